@@ -1,0 +1,60 @@
+# joinedup: the front door. `make` lists the recipes.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+SURVEY ?= interactions_2025
+EXPORT ?= data/reference/interactions_2025_export.csv
+OUT ?= reports/out
+SEED ?= 20250116
+
+.PHONY: help install report survey joq test verify lint reference-data docs bench fuzz clean
+
+help: ## Show this list of recipes
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv (CPU torch first) and install joinedup with its dev tools
+
+report: $(STAMP) ## Run the whole pipeline on the reference data (or EXPORT=path) and print where the report is
+	$(VENV)/bin/joinedup survey run $(EXPORT) --survey $(SURVEY) --out $(OUT)
+	@if $(VENV)/bin/joinedup joq --help >/dev/null 2>&1 && [ -d data/reference/joq ]; then \
+		$(VENV)/bin/joinedup joq reference --out $(OUT); fi
+
+test: $(STAMP) ## Lint, run the test suite, and verify the published figures
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+verify: $(STAMP) ## Regenerate tables from the reference export and compare with the published figures
+	$(VENV)/bin/joinedup survey verify $(EXPORT) --survey $(SURVEY) --out $(OUT)
+
+lint: $(STAMP) ## ruff check and format check
+	$(VENV)/bin/ruff check .
+
+reference-data: $(STAMP) ## Regenerate the synthetic reference data byte-identically
+	$(PY) -m pipeline.reference.survey_generator --seed $(SEED) --out data/reference
+
+docs: $(STAMP) ## Regenerate generated docs (data dictionary)
+	$(VENV)/bin/joinedup survey dictionary --survey $(SURVEY) --out docs/questionnaire.md
+
+bench: $(STAMP) ## Run the benchmarks (not part of make test) and write benchmarks/results.md
+	$(PY) -m benchmarks.run
+
+fuzz: $(STAMP) ## Fuzz the ingest for FUZZ_SECONDS (default 60) and report inputs tried
+	$(PY) -m tests.fuzz_ingest --seconds $${FUZZ_SECONDS:-60}
+
+clean: ## Remove generated outputs (keeps .venv)
+	rm -rf $(OUT) .pytest_cache .ruff_cache
