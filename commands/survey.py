@@ -1,7 +1,171 @@
-"""`joinedup survey ...` commands."""
+"""`joinedup survey ...`: run a survey export through the pipeline, or one stage of it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="survey commands.")
+from commands.common import handle_errors
+
+app = typer.Typer(
+    no_args_is_help=True, help="Survey exports: ingest, clean, validate, route, tables, report."
+)
+
+Export = Annotated[
+    Path,
+    typer.Argument(help="SurveyMonkey/Qualtrics/plain export (CSV or XLSX)", show_default=False),
+]
+Survey = Annotated[
+    str, typer.Option("--survey", "-s", help="survey spec name under schemas/surveys/, or a path")
+]
+Out = Annotated[
+    Path, typer.Option("--out", "-o", help="output root; the report goes in OUT/<survey>/")
+]
+Sheet = Annotated[str | None, typer.Option("--sheet", help="XLSX sheet holding the responses")]
+Profile = Annotated[
+    str,
+    typer.Option(
+        "--profile", help="analysis (everything shown) or publication (disclosure control)"
+    ),
+]
+REF = "data/reference/interactions_2025_export.csv"
+
+
+@app.command()
+@handle_errors
+def run(
+    export: Export,
+    survey: Survey = "interactions_2025",
+    out: Out = Path("reports/out"),
+    profile: Profile = "analysis",
+    sheet: Sheet = None,
+    suggest: Annotated[
+        bool, typer.Option(help="suggest categories for unreviewed 'Other' answers")
+    ] = True,
+) -> None:
+    """Run every stage and write the report directory.
+
+    Example: joinedup survey run data/reference/interactions_2025_export.csv
+    """
+    from pipeline.runner import run_survey
+
+    if profile not in ("analysis", "publication"):
+        raise typer.BadParameter("--profile must be 'analysis' or 'publication'")
+    final = run_survey(export, survey, out, profile=profile, suggest=suggest, sheet=sheet)
+    typer.echo(f"Report written to {final}/report.html")
+
+
+@app.command()
+@handle_errors
+def ingest(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = None) -> None:
+    """Read and map an export; print what was found (nothing is written).
+
+    Example: joinedup survey ingest data/reference/interactions_2025_export.csv
+    """
+    from pipeline.ingest import read_export
+    from pipeline.spec.questionnaire import load_questionnaire
+
+    r = read_export(export, load_questionnaire(survey), sheet=sheet)
+    typer.echo(
+        f"{export}: {r.raw_rows} responses, layout {r.layout} ({r.header_rows} header rows), "
+        f"encoding {r.encoding}, {len(r.dropped_columns)} identifying columns dropped "
+        f"({', '.join(r.dropped_columns)})"
+    )
+    for note in r.notes:
+        typer.echo(f"note: {note}")
+
+
+@app.command()
+@handle_errors
+def clean(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = None) -> None:
+    """Ingest, validate and clean; print the funnel (nothing is written).
+
+    Example: joinedup survey clean data/reference/interactions_2025_export.csv
+    """
+    from pipeline.runner import prepare
+
+    p = prepare(export, survey, suggest=False, sheet=sheet)
+    for step, count in p.cleaned.funnel.iter_rows():
+        typer.echo(f"{step:<20}{count:>6}")
+
+
+@app.command()
+@handle_errors
+def validate(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = None) -> None:
+    """Run the data contracts for every layer; exit 2 listing every failure.
+
+    Example: joinedup survey validate data/reference/interactions_2025_export.csv
+    """
+    from pipeline.runner import prepare
+
+    for report in prepare(export, survey, suggest=False, sheet=sheet).validation:
+        typer.echo(report.text())
+
+
+@app.command()
+@handle_errors
+def route(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = None) -> None:
+    """Route usable respondents and reshape the question loops; print the sizes.
+
+    Example: joinedup survey route data/reference/interactions_2025_export.csv
+    """
+    from pipeline.runner import prepare
+
+    data = prepare(export, survey, suggest=False, sheet=sheet).data
+    for r, frame in data.routes.items():
+        typer.echo(f"route {r}: {frame.height} respondents")
+    for loop, frame in data.loops.items():
+        typer.echo(
+            f"loop {loop}: {frame.height} respondent x item rows (one per item interacted with)"
+        )
+
+
+@app.command()
+@handle_errors
+def verify(
+    export: Annotated[Path, typer.Argument(help="export to regenerate tables from")] = Path(REF),
+    survey: Survey = "interactions_2025",
+    out: Out = Path("reports/out"),
+) -> None:
+    """Regenerate the tables and compare them with the published figures; exit 1 on drift.
+
+    Example: joinedup survey verify data/reference/interactions_2025_export.csv
+    """
+    from pipeline.runner import verify_survey
+    from pipeline.safety.export import write_csv
+
+    check, s = verify_survey(export, survey, out)
+    target = out / survey / "published_check.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(check, target)
+    typer.echo(
+        f"published figures reproduced: {s['matched']} of {s['total']} ({s['share']:.1%}); see {target}"
+    )
+    unexplained = check.filter((check["status"] != "match") & (check["note"].fill_null("") == ""))
+    if unexplained.height:
+        typer.echo(
+            f"{unexplained.height} published value(s) differ without a recorded reason", err=True
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def dictionary(
+    survey: Survey = "interactions_2025",
+    out: Annotated[Path, typer.Option("--out", "-o", help="markdown file to write")] = Path(
+        "docs/questionnaire.md"
+    ),
+) -> None:
+    """Write the data dictionary generated from the questionnaire spec.
+
+    Example: joinedup survey dictionary --out docs/questionnaire.md
+    """
+    from pipeline.safety.atomic import atomic_write_text
+    from pipeline.spec.dictionary import dictionary_markdown
+    from pipeline.spec.questionnaire import load_questionnaire
+
+    atomic_write_text(out, dictionary_markdown(load_questionnaire(survey)))
+    typer.echo(f"wrote {out}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+MAX_LISTED = 25  # problems printed in full; the rest are counted
+
 
 @dataclass
 class Problem:
@@ -60,7 +62,10 @@ class JoinedupError(Exception):
         head = str(self.problem)
         if not self.problems:
             return head
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        shown = [f"  - {p}" for p in self.problems[:MAX_LISTED]]
+        if len(self.problems) > MAX_LISTED:
+            shown.append(f"  ... and {len(self.problems) - MAX_LISTED} more")
+        return "\n".join([head, *shown])
 
 
 class InputError(JoinedupError):
@@ -91,4 +96,6 @@ class Problems:
     def raise_if_any(self, error: type[JoinedupError], summary: str, **where: object) -> None:
         if self.items:
             n = len(self.items)
-            raise error(f"{summary} ({n} problem{'s' if n != 1 else ''})", problems=self.items, **where)  # type: ignore[arg-type]
+            raise error(
+                f"{summary} ({n} problem{'s' if n != 1 else ''})", problems=self.items, **where
+            )  # type: ignore[arg-type]

@@ -1,0 +1,187 @@
+"""Read an export file into a grid of strings: decoding, CSV/XLSX parsing, shape checks.
+
+Nothing here knows about questions. Every failure is an ``InputError`` naming the file, the
+1-based row (as a spreadsheet shows it) and what to do; no row is silently dropped or shifted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.errors import InputError
+
+BOM = b"\xef\xbb\xbf"
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The file's cells as strings. ``rows[i]`` is spreadsheet row ``i + 1``."""
+
+    path: Path
+    rows: list[list[str]]
+    encoding: str  # utf-8, utf-8-sig, cp1252 or xlsx
+    sheet: str | None = None
+    blank_rows: list[int] = field(default_factory=list)  # 1-based rows that were entirely empty
+    numbers: list[int] | None = None  # original 1-based row number of each kept row
+
+    def number(self, index: int) -> int:
+        """Spreadsheet row number of ``rows[index]``."""
+        return self.numbers[index] if self.numbers else index + 1
+
+
+def decode(raw: bytes, path: Path) -> tuple[str, str]:
+    """UTF-8 (with or without BOM), else cp1252; never a silent latin-1 fallback."""
+    if raw.startswith(BOM):
+        try:
+            return raw[len(BOM) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as err:
+            raise _undecodable(raw, path, err, "UTF-8 (it starts with a UTF-8 BOM)") from None
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as err:
+        raise _undecodable(raw, path, err, "UTF-8 or Windows-1252") from None
+
+
+def _undecodable(raw: bytes, path: Path, err: UnicodeDecodeError, tried: str) -> InputError:
+    row = raw.count(b"\n", 0, err.start) + 1
+    return InputError(
+        f"cannot decode byte 0x{raw[err.start]:02x} at offset {err.start} as {tried}",
+        file=path,
+        row=row,
+        fix="re-save the export as 'CSV UTF-8' (Excel) or download it again from the survey tool",
+    )
+
+
+def read_grid(path: Path, sheet: str | None = None) -> Grid:
+    """Read a CSV or XLSX export as strings, checking it is non-empty and rectangular."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=path, fix="check the path") from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not an export file", file=path) from None
+    if not raw.strip(BOM + b" \r\n\t"):
+        raise InputError("the file is empty", file=path, fix="export the survey responses again")
+    if raw.startswith(XLSX_MAGIC):
+        grid = _read_xlsx(raw, path, sheet)
+    else:
+        if b"\x00" in raw[:4096]:
+            raise InputError(
+                "looks like a binary file, not CSV (it contains NUL bytes)",
+                file=path,
+                fix="export as CSV or XLSX; UTF-16 'Unicode text' exports are not supported",
+            )
+        text, encoding = decode(raw, path)
+        grid = _read_csv(text, path, encoding)
+    _check_shape(grid)
+    return grid
+
+
+def _read_csv(text: str, path: Path, encoding: str) -> Grid:
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as err:
+        raise InputError(
+            f"malformed CSV: {err}",
+            file=path,
+            fix="check for an unclosed quote in an open-text answer and re-export",
+        ) from None
+    return _drop_blank(Grid(path, records, encoding))
+
+
+def _read_xlsx(raw: bytes, path: Path, sheet: str | None) -> Grid:
+    from openpyxl import load_workbook  # deferred: only XLSX needs it
+
+    try:
+        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise InputError(
+            f"not a readable XLSX workbook ({type(err).__name__})", file=path
+        ) from None
+    names = wb.sheetnames
+    if sheet is not None:
+        if sheet not in names:
+            raise InputError(f"no sheet named '{sheet}'; sheets: {names}", file=path)
+        chosen = sheet
+    else:
+        non_empty = [n for n in names if (wb[n].max_row or 0) > 0 and _has_cells(wb[n])]
+        if len(non_empty) != 1:
+            raise InputError(
+                f"the workbook has {len(non_empty)} sheets with data ({', '.join(non_empty) or 'none'})",
+                file=path,
+                fix="pass --sheet NAME to say which sheet holds the responses",
+            )
+        chosen = non_empty[0]
+    rows = [[_cell_text(v) for v in row] for row in wb[chosen].iter_rows(values_only=True)]
+    wb.close()
+    width = max((len(r) for r in rows), default=0)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    return _drop_blank(Grid(path, rows, "xlsx", chosen))
+
+
+def _has_cells(ws: object) -> bool:
+    return any(any(v not in (None, "") for v in row) for row in ws.iter_rows(values_only=True))  # type: ignore[attr-defined]
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _drop_blank(grid: Grid) -> Grid:
+    """Entirely empty rows are not responses: drop them but keep every row's original number."""
+    numbers = [i for i, row in enumerate(grid.rows, start=1) if any(c.strip() for c in row)]
+    blank = sorted(set(range(1, len(grid.rows) + 1)) - set(numbers))
+    if not blank:
+        return grid
+    rows = [grid.rows[i - 1] for i in numbers]
+    return Grid(grid.path, rows, grid.encoding, grid.sheet, blank, numbers)
+
+
+def _check_shape(grid: Grid) -> None:
+    if not grid.rows:
+        raise InputError("the file has no rows", file=grid.path)
+    width = len(grid.rows[0])
+    if width == 1 and any(d in grid.rows[0][0] for d in (";", "\t", "|")):
+        delim = next(d for d in (";", "\t", "|") if d in grid.rows[0][0])
+        raise InputError(
+            f"only one column found; the header looks {'tab' if delim == chr(9) else repr(delim)}-separated",
+            file=grid.path,
+            row=1,
+            fix="export as comma-separated CSV (or open and re-save as 'CSV UTF-8')",
+        )
+    ragged = [(k, len(r)) for k, r in enumerate(grid.rows) if len(r) != width]
+    # Trailing empty cells dropped by some tools are harmless; pad those, reject real overflow.
+    bad = [(k, n) for k, n in ragged if n > width or (n < width and _significant_short(grid, k))]
+    if bad:
+        k, n = bad[0]
+        i = grid.number(k)
+        raise InputError(
+            f"{len(bad)} row(s) have a different number of cells from the header ({width}); "
+            f"row {i} has {n}",
+            file=grid.path,
+            row=i,
+            fix="an open-text answer probably contains an unquoted comma or line break; re-export "
+            "from the survey tool rather than editing the CSV by hand",
+        )
+    for k, _ in ragged:
+        grid.rows[k].extend([""] * (width - len(grid.rows[k])))
+
+
+def _significant_short(grid: Grid, index: int) -> bool:
+    """A short row is only acceptable in a file whose header ends with empty cells."""
+    header = grid.rows[0]
+    n = len(grid.rows[index])
+    return any(h.strip() for h in header[n:])

@@ -1,0 +1,274 @@
+"""Map an export's columns to the questionnaire spec and its cells to option codes.
+
+Identifying columns (IP, email, names, custom data) are recognised from the header alone and
+never read into a frame; name cells are collected only into an in-memory redaction deny-list.
+Every unknown, missing, duplicated or reworded column, and every value outside a question's
+options, is reported at once with the closest spec entry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline.errors import InputError, Problems
+from pipeline.ingest.grid import Grid
+from pipeline.ingest.layout import Header, Layout, norm
+from pipeline.spec.questionnaire import SM_RESPONSE, ColumnSpec, Questionnaire
+
+IDENTIFYING = re.compile(
+    r"^(ip ?address|ipaddress|e-?mail( address)?|recipient ?(e-?mail|first ?name|last ?name)|"
+    r"first ?name|last ?name|full ?name|name|custom ?data ?\d*|location ?(latitude|longitude)|"
+    r"emailaddress|externaldatareference|external ?(data ?)?reference)$"
+)
+NAME_HEADERS = re.compile(r"(first|last|full)? ?name$")
+META = ("respondent_id", "collector_id", "started", "ended")
+TRUTHY = {"1", "true", "yes", "y", "x", "checked", "selected"}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which grid column feeds which mapped column, and what was dropped."""
+
+    spec_columns: dict[str, int]  # mapped column -> 0-based grid column
+    meta: dict[str, int]  # respondent_id / collector_id / started / ended -> grid column
+    dropped: list[str]  # identifying headers dropped at ingest
+    name_columns: list[int]  # grid columns whose cells seed the redaction deny-list
+
+
+def _expected_keys(spec: Questionnaire, layout: Layout) -> dict[tuple[str, str], str]:
+    """Every header form a spec column may take in this layout -> mapped column name."""
+    keys: dict[tuple[str, str], str] = {}
+    by_name = {c.name: c for c in spec.columns}
+    for _, sub, name in spec.surveymonkey_headers():
+        col = by_name[name]
+        text = norm(col.instance.text)
+        if layout == "surveymonkey":
+            keys[(text, norm(sub))] = name
+        else:
+            plain_sub = "" if sub in (SM_RESPONSE, "Open-Ended Response") else sub
+            keys[(text, norm(plain_sub))] = name
+        keys[(norm(name), "")] = name  # a plain export may use the mapped names themselves
+    return keys
+
+
+def _meta_keys(spec: Questionnaire) -> dict[str, str]:
+    e = spec.model.export
+    pairs = {
+        "respondent_id": e.respondent_id,
+        "collector_id": e.collector_id,
+        "started": e.started,
+        "ended": e.ended,
+    }
+    out = {norm(v): k for k, v in pairs.items() if v}
+    out.update(
+        {
+            "respondentid": "respondent_id",
+            "responseid": "respondent_id",
+            "_respondent": "respondent_id",
+            "collectorid": "collector_id",
+            "startdate": "started",
+            "enddate": "ended",
+        }
+    )
+    return out
+
+
+def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questionnaire) -> Mapping:
+    expected = _expected_keys(spec, layout)
+    meta_keys = _meta_keys(spec)
+    identifying = {norm(h) for h in spec.model.export.identifying}
+    names = {norm(h) for h in spec.model.export.name_columns}
+    problems = Problems()
+    found: dict[str, int] = {}
+    meta: dict[str, int] = {}
+    dropped: list[str] = []
+    name_cols: list[int] = []
+    unknown: list[Header] = []
+    for h in headers:
+        k = (norm(h.question), norm(h.sub))
+        whole = norm(h.question if not h.sub else f"{h.question} - {h.sub}")
+        q_only = norm(h.question)
+        if (
+            not h.sub
+            and (q_only in identifying | names or IDENTIFYING.match(q_only))
+            and k not in expected
+        ):
+            dropped.append(h.question)
+            if q_only in names or NAME_HEADERS.search(q_only):
+                name_cols.append(h.column - 1)
+            continue
+        if not h.sub and q_only in meta_keys:
+            meta.setdefault(meta_keys[q_only], h.column - 1)
+            continue
+        name = expected.get(k) or expected.get((whole, ""))
+        if name is None:
+            unknown.append(h)
+        elif name in found:
+            problems.add(
+                f"duplicate question column: same header as column {found[name] + 1} ('{_short(h.display)}')",
+                column=h.column,
+                fix="remove the repeated column (an export edited by hand?)",
+            )
+        else:
+            found[name] = h.column - 1
+    if not found and spec.columns:
+        raise InputError(
+            f"none of the export's {len(headers)} columns match a question of survey '{spec.survey}' "
+            f"({len(dropped)} identifying and {len(meta)} metadata columns recognised)",
+            file=grid.path,
+            fix="check you chose the right survey spec (--survey), or write a spec for this export "
+            "(see docs/questionnaire.md)",
+        )
+    _report_unknown(unknown, spec, expected, problems)
+    _report_missing(spec, found, problems)
+    problems.raise_if_any(
+        InputError, "the export's columns do not match the questionnaire spec", file=grid.path
+    )
+    return Mapping(found, meta, dropped, name_cols)
+
+
+def _short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _closest(display: str, spec: Questionnaire, expected: dict[tuple[str, str], str]) -> str:
+    """The nearest spec column to an unmatched header, described for a person."""
+    choices = {f"{q} / {s}" if s else q: name for (q, s), name in expected.items()}
+    match = difflib.get_close_matches(norm(display), list(choices), n=1, cutoff=0.0)
+    if not match:
+        return "no similar spec question"
+    col = next(c for c in spec.columns if c.name == choices[match[0]])
+    what = f"option '{col.option.label}' of " if col.option else ""
+    return f"{what}question '{col.instance.id}' (\"{_short(col.instance.text, 60)}\")"
+
+
+def _report_unknown(
+    unknown: list[Header], spec: Questionnaire, expected: dict, problems: Problems
+) -> None:
+    for h in unknown:
+        problems.add(
+            f"column '{_short(h.display)}' is not in the spec; closest: {_closest(h.display, spec, expected)}",
+            column=h.column,
+            fix="if the question was reworded or renamed, update the questionnaire spec "
+            f"({spec.path.name}); if it is new, add it there",
+        )
+
+
+def _report_missing(spec: Questionnaire, found: dict[str, int], problems: Problems) -> None:
+    missing = [c for c in spec.columns if c.name not in found]
+    by_instance: dict[str, list[ColumnSpec]] = {}
+    for c in missing:
+        by_instance.setdefault(c.instance.id, []).append(c)
+    for inst_id, cols in by_instance.items():
+        labels = ", ".join(f"'{c.option.label}'" if c.option else c.kind for c in cols[:4])
+        more = f" and {len(cols) - 4} more" if len(cols) > 4 else ""
+        problems.add(
+            f"spec question '{inst_id}' (\"{_short(cols[0].instance.text, 60)}\") has no column for {labels}{more}",
+            fix="check the export includes every question (all pages, all collectors) or correct the spec",
+        )
+
+
+def to_frame(grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire) -> pl.DataFrame:
+    """Cells -> typed, coded columns. Option labels become codes; unknown values are errors."""
+    data = grid.rows[header_rows:]
+    n = len(data)
+    cols: dict[str, pl.Series] = {
+        "_row": pl.Series("_row", [grid.number(header_rows + i) for i in range(n)], dtype=pl.Int64)
+    }
+    for key, j in mapping.meta.items():
+        cols[f"_{key}"] = pl.Series([r[j].strip() or None for r in data], dtype=pl.String)
+    raw = {
+        name: pl.Series(name, [r[j] for r in data], dtype=pl.String)
+        for name, j in mapping.spec_columns.items()
+    }
+    problems = Problems()
+    for col in spec.columns:
+        cols[col.name] = _convert(
+            raw[col.name], col, grid, header_rows, mapping.spec_columns[col.name], problems
+        )
+    problems.raise_if_any(InputError, "values outside the questionnaire's options", file=grid.path)
+    frame = pl.DataFrame(cols)
+    return _null_unanswered_multis(frame, spec)
+
+
+def _convert(
+    s: pl.Series, col: ColumnSpec, grid: Grid, header_rows: int, j: int, problems: Problems
+) -> pl.Series:
+    s = s.str.strip_chars()
+    blank = s.is_null() | (s == "")
+    if col.kind == "option":
+        label = norm(col.option.label)  # type: ignore[union-attr]
+        accepted = {label, *(norm(a) for a in col.option.aliases)} | TRUTHY  # type: ignore[union-attr]
+        normed = s.map_elements(norm, return_dtype=pl.String)
+        ok = blank | normed.is_in(list(accepted))
+        _bad_values(s, ok, col, grid, header_rows, j, problems, [col.option.label])  # type: ignore[union-attr]
+        return pl.Series(col.name, ~blank, dtype=pl.Boolean)
+    if col.kind == "value" and col.instance.options:
+        lookup = {}
+        for o in col.instance.options:
+            lookup[norm(o.label)] = o.code
+            lookup.update({norm(a): o.code for a in o.aliases})
+            lookup[norm(o.code)] = o.code
+        normed = s.map_elements(norm, return_dtype=pl.String)
+        ok = blank | normed.is_in(list(lookup))
+        _bad_values(
+            s, ok, col, grid, header_rows, j, problems, [o.label for o in col.instance.options]
+        )
+        coded = normed.replace_strict(lookup, default=None, return_dtype=pl.String)
+        return pl.Series(col.name, coded.to_list(), dtype=pl.String).set(blank, None)
+    return pl.Series(col.name, s.to_list(), dtype=pl.String).set(blank, None)
+
+
+def _bad_values(
+    s: pl.Series,
+    ok: pl.Series,
+    col: ColumnSpec,
+    grid: Grid,
+    header_rows: int,
+    j: int,
+    problems: Problems,
+    labels: list[str],
+) -> None:
+    bad_idx = (~ok).arg_true().to_list()
+    for i in bad_idx[:5]:
+        value = _short(str(s[i]), 40)
+        closest = difflib.get_close_matches(value, labels, n=1, cutoff=0.0)
+        problems.add(
+            f"'{value}' is not an option of question '{col.instance.id}'"
+            + (f"; closest option: '{closest[0]}'" if closest else ""),
+            row=grid.number(header_rows + i),
+            column=j + 1,
+            fix="correct the value, or add it to the spec as an option or alias",
+        )
+    if len(bad_idx) > 5:
+        problems.add(
+            f"... and {len(bad_idx) - 5} more unknown value(s) in question '{col.instance.id}'",
+            column=j + 1,
+        )
+
+
+def _null_unanswered_multis(frame: pl.DataFrame, spec: Questionnaire) -> pl.DataFrame:
+    """A multi-choice question with no box ticked was not answered: its option columns become null."""
+    exprs = []
+    for inst in spec.instances:
+        if inst.question.type != "multi":
+            continue
+        opts = list(spec.option_columns(inst.id).values())
+        other = f"{inst.id}__other_text"
+        answered = pl.any_horizontal(opts)
+        if other in frame.columns:
+            answered = answered | pl.col(other).is_not_null()
+        exprs += [pl.when(answered).then(pl.col(c)).otherwise(None).alias(c) for c in opts]
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def deny_list(grid: Grid, header_rows: int, mapping: Mapping) -> list[str]:
+    """Names typed into the export's own name columns, for redacting quotes. Kept in memory only."""
+    found = {
+        r[j].strip() for r in grid.rows[header_rows:] for j in mapping.name_columns if r[j].strip()
+    }
+    return sorted(found)

@@ -1,0 +1,132 @@
+"""Render and write the month report and the trends page (the I/O edge of report/trends).
+
+The month directory also holds files from other stages (review.xlsx, other_review.csv, ...); the
+report is staged in a fresh directory that first receives copies of those, so the swap replaces
+only the report files and a failed render leaves the previous report intact.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import jinja2
+import polars as pl
+from markupsafe import Markup
+
+from pipeline.errors import InputError
+from pipeline.joq import report as rep
+from pipeline.joq import store, trends
+from pipeline.joq.runner import Session, stored_agreement
+from pipeline.paths import TEMPLATES
+from pipeline.safety.atomic import atomic_write_text, staged_dir
+from pipeline.safety.export import write_csv
+from pipeline.safety.html import csp_meta, make_environment, style_blocks
+from pipeline.safety.redact import Redactor
+from pipeline.timeutil import generation_stamp
+
+REPORT_FILES = ("report.html", "report.md", "tables")
+
+
+def f2(value: object) -> str:
+    """Two decimals; an undefined measure (None/NaN) shows as an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "\u2013"
+    return f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def environment(template_dir: Path = TEMPLATES) -> jinja2.Environment:
+    env = make_environment(template_dir)
+    env.filters["f2"] = f2
+    return env
+
+
+def render_html(template: str, context: dict, template_dir: Path = TEMPLATES) -> str:
+    """Render twice: first to read the exact inline <style> blocks, then with their CSP hashes."""
+    env = environment(template_dir)
+    first = env.get_template(template).render(**context, csp=Markup(""))
+    return env.get_template(template).render(**context, csp=csp_meta(style_blocks(first)))
+
+
+def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[dict, dict]:
+    """Everything the month templates need, and the tidy tables by id."""
+    frame, tax = s.frame(month), s.taxonomy()
+    usable = store.responses(s.con, month, usable_only=True)
+    if usable.height == 0:
+        raise InputError(f"month {month} has no usable answers imported",
+                         fix=f"run `joinedup joq import FILE --month {month}`")
+    final = store.final_codes(s.con, month)
+    if final.height == 0:
+        raise InputError(f"month {month} has not been coded",
+                         fix=f"run `joinedup joq code {month}` first")
+    all_rows = store.responses(s.con, month)
+    imp = store.current_import(s.con, month) or {}
+    run = store.latest_run(s.con, month) or {}
+    excluded = set(store.latest_decisions(s.con, month).filter(pl.col("exclude_quote"))
+                   ["response_id"].to_list())
+    emb = s.embed(usable["text"].to_list())
+    codes, by_sector, themes = rep.codes_tables(usable, final, frame, tax)
+    tables = {"figure-G-1": rep.sector_table(usable, frame),
+              "joq-coselection": rep.coselection_table(usable, frame),
+              "joq-codes": codes, "joq-codes-by-sector": by_sector, "joq-taxonomy-themes": themes}
+    quotes = rep.representative_quotes(usable, final, emb, frame, excluded, Redactor(names))
+    agreement = stored_agreement(s, month)
+    labels = {c.id: c.label for c in frame.codes}
+    ctx = {
+        "month": month, "question": frame.question, "frame_version": frame.version,
+        "frame_status": frame.status, "model_id": run.get("model_id", s.embedder.model_id),
+        "seeds": run.get("seeds", {}), "thresholds": run.get("thresholds", {}),
+        "run_id": run.get("run_id", ""), "generated": generation_stamp(),
+        "synthetic": bool(imp.get("synthetic")), "source_file": imp.get("file", ""),
+        "source_sha256": imp.get("sha256", ""), "n_rows": all_rows.height,
+        "n_nonanswers": all_rows.height - usable.height,
+        "status": rep.review_status(usable, final),
+        "codes": [{"id": c.id, "label": c.label, "theme": tax.label(c.theme),
+                   "definition": c.definition,
+                   "quotes": [q for q in quotes if q.code_id == c.id]} for c in frame.codes],
+        "labels": labels,
+        "tables": {k: v.to_dicts() for k, v in tables.items()},
+        "charts": {k: rep.bar_chart(tables[k].to_dicts())
+                   for k in ("figure-G-1", "joq-codes", "joq-taxonomy-themes")},
+        "agreement": agreement.to_dicts() if agreement is not None else None,
+    }
+    return ctx, tables
+
+
+def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Path:
+    ctx, tables = month_context(s, month, names)
+    html = render_html("joq_month.html.j2", ctx)
+    md = environment().get_template("joq_month.md.j2").render(**ctx)
+    final = s.month_dir(month)
+    with staged_dir(final) as tmp:
+        if final.is_dir():
+            for p in final.iterdir():
+                if p.name not in REPORT_FILES:
+                    (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp / p.name)
+        atomic_write_text(tmp / "report.html", html)
+        atomic_write_text(tmp / "report.md", md)
+        for table_id, df in tables.items():
+            write_csv(df, tmp / "tables" / f"{table_id}.csv")
+    return final / "report.html"
+
+
+def write_trends(s: Session) -> Path:
+    tax = s.taxonomy()
+    per_month = {}
+    for month in store.months(s.con):
+        final = store.final_codes(s.con, month)
+        if final.height:
+            per_month[month] = (store.responses(s.con, month, usable_only=True).height, final)
+    table = trends.trends_table(per_month, tax)
+    ctx = {"months": sorted(per_month), "chart": trends.trend_series(table),
+           "rows": table.to_dicts(), "generated": generation_stamp(),
+           "synthetic": any(bool((store.current_import(s.con, m) or {}).get("synthetic"))
+                            for m in per_month)}
+    html = render_html("joq_trends.html.j2", ctx)
+    final = s.out / "joq_trends"
+    with staged_dir(final) as tmp:
+        atomic_write_text(tmp / "trends.html", html)
+        write_csv(table, tmp / "trends.csv")
+    return final / "trends.html"

@@ -1,0 +1,1 @@
+"""Generators for the synthetic reference data under data/reference (labelled synthetic)."""

@@ -1,0 +1,122 @@
+"""Outputs appear complete or not at all: atomic files and staged output directories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.safety import atomic
+from pipeline.safety.atomic import atomic_write_bytes, atomic_write_text, staged_dir
+
+
+class Boom(RuntimeError):
+    """An exception injected part-way through writing outputs."""
+
+
+def hidden_leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+def test_atomic_write_text_writes_utf8_with_unix_newlines(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    atomic_write_text(target, "naïve,£5k\nline two\n")
+    assert target.read_bytes() == "naïve,£5k\nline two\n".encode()
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_atomic_write_replaces_existing_file_whole(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old contents that are longer")
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+
+
+def test_atomic_write_failure_keeps_old_file_and_removes_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+
+    def failing_replace(src: object, dst: object) -> None:
+        raise Boom("disk went away")
+
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
+    with pytest.raises(Boom):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_atomic_write_gives_ordinary_file_mode_not_0600(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "x")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~atomic._umask()
+
+
+def test_staged_dir_is_hidden_fresh_and_beside_final(tmp_path: Path) -> None:
+    final = tmp_path / "report"
+    with staged_dir(final) as staged:
+        assert staged.parent == tmp_path
+        assert staged.name.startswith(".report.tmp-")
+        assert list(staged.iterdir()) == []
+
+
+def test_staged_dir_swaps_in_all_outputs_on_success(tmp_path: Path) -> None:
+    final = tmp_path / "report"
+    final.mkdir()
+    (final / "stale.csv").write_text("from the previous run")
+    with staged_dir(final) as staged:
+        atomic_write_text(staged / "table.csv", "a,b\n")
+        atomic_write_text(staged / "index.html", "<p>ok</p>\n")
+    assert sorted(p.name for p in final.iterdir()) == ["index.html", "table.csv"]
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_staged_dir_creates_final_when_absent(tmp_path: Path) -> None:
+    final = tmp_path / "nested" / "report"
+    with staged_dir(final) as staged:
+        (staged / "a.txt").write_text("a")
+    assert (final / "a.txt").read_text() == "a"
+    assert hidden_leftovers(final.parent) == []
+
+
+def test_staged_dir_exception_mid_run_leaves_final_exactly_as_it_was(tmp_path: Path) -> None:
+    final = tmp_path / "report"
+    final.mkdir()
+    (final / "table.csv").write_text("previous good run")
+    with pytest.raises(Boom), staged_dir(final) as staged:
+        atomic_write_text(staged / "table.csv", "half of the new run")
+        raise Boom("a later table failed")
+    assert sorted(p.name for p in final.iterdir()) == ["table.csv"]
+    assert (final / "table.csv").read_text() == "previous good run"
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_staged_dir_exception_when_no_previous_output_leaves_nothing(tmp_path: Path) -> None:
+    final = tmp_path / "report"
+    with pytest.raises(Boom), staged_dir(final) as staged:
+        (staged / "a.txt").write_text("a")
+        raise Boom
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_staged_dir_failed_swap_restores_previous_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    final = tmp_path / "report"
+    final.mkdir()
+    (final / "table.csv").write_text("previous good run")
+    real_replace = os.replace
+
+    def replace_failing_on_staged(src: os.PathLike[str], dst: os.PathLike[str]) -> None:
+        if Path(src).name.startswith(".report.tmp-"):
+            raise Boom("rename of the staged directory failed")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace_failing_on_staged)
+    with pytest.raises(Boom), staged_dir(final) as staged:
+        (staged / "table.csv").write_text("new run")
+    assert (final / "table.csv").read_text() == "previous good run"
+    assert hidden_leftovers(tmp_path) == []
