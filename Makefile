@@ -44,8 +44,9 @@ verify: $(STAMP) ## Regenerate tables from the reference export and compare with
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check .
 
-reference-data: $(STAMP) ## Regenerate the synthetic reference data byte-identically
+reference-data: $(STAMP) ## Regenerate the synthetic reference data (survey + JOQ months) byte-identically
 	$(PY) -m pipeline.reference.survey_generator --seed $(SEED) --out data/reference
+	$(PY) -m pipeline.reference.joq_generator --out data/reference
 
 docs: $(STAMP) ## Regenerate generated docs (data dictionary)
 	$(VENV)/bin/joinedup survey dictionary --survey $(SURVEY) --out docs/questionnaire.md

@@ -28,6 +28,7 @@ class Header:
     column: int
     question: str
     sub: str
+    key: str = ""  # Qualtrics' machine id row (e.g. "IPAddress"), when the layout has one
 
     @property
     def display(self) -> str:
@@ -78,7 +79,8 @@ def headers(grid: Grid, layout: Layout) -> list[Header]:
             out.append(Header(j, current, sub.strip()))
         return out
     if layout in ("qualtrics", "qualtrics_legacy"):
-        return [_split(j, text) for j, text in enumerate(rows[1], start=1)]
+        out = [_split(j, text) for j, text in enumerate(rows[1], start=1)]
+        return [Header(h.column, h.question, h.sub, rows[0][h.column - 1].strip()) for h in out]
     return [_split(j, text) for j, text in enumerate(rows[0], start=1)]
 
 

@@ -22,7 +22,7 @@ from pipeline.spec.questionnaire import SM_RESPONSE, ColumnSpec, Questionnaire
 IDENTIFYING = re.compile(
     r"^(ip ?address|ipaddress|e-?mail( address)?|recipient ?(e-?mail|first ?name|last ?name)|"
     r"first ?name|last ?name|full ?name|name|custom ?data ?\d*|location ?(latitude|longitude)|"
-    r"emailaddress|externaldatareference|external ?(data ?)?reference)$"
+    r"emailaddress|externaldatareference|external ?(data ?)?reference|recipient(e-?mail|firstname|lastname))$"
 )
 NAME_HEADERS = re.compile(r"(first|last|full)? ?name$")
 META = ("respondent_id", "collector_id", "started", "ended")
@@ -92,17 +92,18 @@ def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questio
         k = (norm(h.question), norm(h.sub))
         whole = norm(h.question if not h.sub else f"{h.question} - {h.sub}")
         q_only = norm(h.question)
-        if (
-            not h.sub
-            and (q_only in identifying | names or IDENTIFYING.match(q_only))
-            and k not in expected
-        ):
+        ident = norm(h.key)
+        by_key = bool(ident) and (ident in identifying | names or bool(IDENTIFYING.match(ident)))
+        by_text = not h.sub and (q_only in identifying | names or bool(IDENTIFYING.match(q_only)))
+        if (by_key or by_text) and k not in expected:
             dropped.append(h.question)
-            if q_only in names or NAME_HEADERS.search(q_only):
+            if q_only in names or NAME_HEADERS.search(q_only) or NAME_HEADERS.search(ident):
                 name_cols.append(h.column - 1)
             continue
-        if not h.sub and q_only in meta_keys:
-            meta.setdefault(meta_keys[q_only], h.column - 1)
+        meta_key = meta_keys.get(q_only) if not h.sub else None
+        meta_key = meta_key or meta_keys.get(ident)
+        if meta_key:
+            meta.setdefault(meta_key, h.column - 1)
             continue
         name = expected.get(k) or expected.get((whole, ""))
         if name is None:
