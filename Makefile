@@ -37,6 +37,7 @@ report: $(STAMP) ## Run the whole pipeline on the reference data (or EXPORT=path
 test: $(STAMP) ## Lint, run the test suite, and verify the published figures
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+	$(VENV)/bin/joinedup survey verify $(EXPORT) --survey $(SURVEY) --out $(OUT)
 
 verify: $(STAMP) ## Regenerate tables from the reference export and compare with the published figures
 	$(VENV)/bin/joinedup survey verify $(EXPORT) --survey $(SURVEY) --out $(OUT)

@@ -137,7 +137,9 @@ def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], prof
 
     tables_spec = load_tables(p.spec.survey)
     tables = compute_tables(p.data, tables_spec)
-    check = check_published(tables, load_published(p.spec.survey))
+    check = check_published(
+        tables, load_published(p.spec.survey), tables_spec=tables_spec, funnel=p.cleaned.funnel
+    )
     write_survey_report(
         out,
         data=p.data,
@@ -164,6 +166,9 @@ def verify_survey(
     from pipeline.verify import check_published, summary
 
     p = prepare(export, survey, suggest=False)
-    tables = compute_tables(p.data, load_tables(p.spec.survey))
-    check = check_published(tables, load_published(p.spec.survey))
+    tables_spec = load_tables(p.spec.survey)
+    tables = compute_tables(p.data, tables_spec)
+    check = check_published(
+        tables, load_published(p.spec.survey), tables_spec=tables_spec, funnel=p.cleaned.funnel
+    )
     return check, summary(check)

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.published import Published, PublishedValue
-from pipeline.tables.spec import TablesSpec
+from pipeline.tables.spec import TablesSpec, load_tables, tables_path
 
 PCT_TOL = 0.5
 RATIO_TOL = 0.005
@@ -38,9 +38,12 @@ def check_published(
     """One row per published value: ``figure, group, row, published, regenerated, status, note``.
 
     ``tables_spec`` supplies which tables reproduce each figure (``published`` and
-    ``also_published``) and the base wording; without it a figure is looked up under its own id.
+    ``also_published``) and the base wording; when omitted, the survey's ``tables.yaml`` is
+    loaded if it exists, else a figure is looked up under its own id.
     ``funnel`` (``step, count``) lets the cleaning counts quoted in Chapter 2 be checked too.
     """
+    if tables_spec is None and tables_path(published.survey).exists():
+        tables_spec = load_tables(published.survey)
     mapping = tables_spec.published_map() if tables_spec else {}
     base_text = {t.id: t.base_text for t in tables_spec} if tables_spec else {}
     recon = _reconciliations(published)
@@ -71,7 +74,10 @@ def check_published(
 def summary(check: pl.DataFrame) -> dict[str, Any]:
     """Counts by status and the share of published values reproduced."""
     total = check.height
-    counts = {s: int((check["status"] == s).sum()) if total else 0 for s in (MATCH, MISMATCH, NOT_COMPUTED)}
+    counts = {
+        s: int((check["status"] == s).sum()) if total else 0
+        for s in (MATCH, MISMATCH, NOT_COMPUTED)
+    }
     return {
         "matched": counts[MATCH],
         "mismatched": counts[MISMATCH],
@@ -90,7 +96,9 @@ def _reconciliations(published: Published) -> dict[str, str]:
     return {k: " | ".join(v) for k, v in out.items()}
 
 
-def _find(tables: Mapping[str, pl.DataFrame], ids: Sequence[str], v: PublishedValue) -> tuple[str, dict[str, Any]] | None:
+def _find(
+    tables: Mapping[str, pl.DataFrame], ids: Sequence[str], v: PublishedValue
+) -> tuple[str, dict[str, Any]] | None:
     for tid in ids:
         frame = tables.get(tid)
         if frame is None:
@@ -124,11 +132,19 @@ def _check_value(
         results.append(row["base"] == v.base)
     if v.pct is not None:
         if row["pct"] is None:
-            return NOT_COMPUTED, _describe_row(row), note + "; percentage suppressed (base too small)"
+            return (
+                NOT_COMPUTED,
+                _describe_row(row),
+                note + "; percentage suppressed (base too small)",
+            )
         results.append(_pct_ok(row["pct"], v.pct, v.qualifier))
     if v.ratio is not None:
         if row.get("ratio") is None:
-            return NOT_COMPUTED, _describe_row(row), note + "; ratio undefined (no denominator units)"
+            return (
+                NOT_COMPUTED,
+                _describe_row(row),
+                note + "; ratio undefined (no denominator units)",
+            )
         tol = APPROX_RATIO if v.qualifier == "approx" else RATIO_TOL
         results.append(abs(row["ratio"] - v.ratio) <= tol + 1e-9)
     return (MATCH if all(results) else MISMATCH), _describe_row(row), note

@@ -161,3 +161,15 @@ def test_every_joq_command_has_help_ending_with_an_example():
 
     for cmd in joq_app.registered_commands:
         assert "Example: joinedup joq" in (cmd.callback.__doc__ or ""), cmd.name
+
+
+@pytest.mark.model
+def test_real_model_codes_the_tiny_month_sensibly(month):
+    from pipeline.embed import SentenceTransformerEmbedder
+
+    s, _ = month
+    s.embedder = SentenceTransformerEmbedder()
+    s._cache = None
+    run = runner.run_code(s, "2025-01")
+    assert codes_of(s, "R03") == ["money"] and codes_of(s, "R10") == ["talk"]
+    assert runner.run_code(s, "2025-01").computed == 0 and run.computed > 0

@@ -8,8 +8,9 @@ on 0..1 so one threshold (``accept``) decides, with a cap on codes per answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -34,6 +35,8 @@ class CodeInputs:
     exclude: list[list[str]]
     training: Mapping[str, frozenset[str]] = field(default_factory=dict)  # id -> human codes
     no_pseudo: frozenset[str] = frozenset()  # ids never used as weak labels (CV held-out)
+    seg_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # row in ids
+    seg_emb: np.ndarray | None = None  # one row per sentence of a multi-sentence answer
 
 
 @dataclass
@@ -43,6 +46,37 @@ class Scores:
     similarity: np.ndarray  # n x C, 0..1
     fewshot: np.ndarray  # n x C, 0..1 or nan where no classifier
     combined: np.ndarray  # n x C
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+")
+
+
+def sentences(text: str, min_words: int = 3) -> list[str]:
+    """Split an answer into sentences of at least ``min_words`` words; [] when there is only
+    one (the whole answer already covers it). Answers often raise several themes, one per
+    sentence, and a sentence matches its code more clearly than the whole answer does."""
+    parts = [p.strip() for p in SENTENCE_END.split(text) if len(p.split()) >= min_words]
+    return parts if len(parts) > 1 else []
+
+
+def segment_table(texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Owner row and text of every sentence of every multi-sentence answer."""
+    owner, segs = [], []
+    for i, t in enumerate(texts):
+        for p in sentences(t):
+            owner.append(i)
+            segs.append(p)
+    return np.array(owner, int), segs
+
+
+def max_over_segments(whole: np.ndarray, seg: np.ndarray, owner: np.ndarray,
+                      weight: float) -> np.ndarray:
+    """Per answer and code, the larger of its whole-answer score and ``weight`` x its best
+    sentence score (nan stays nan)."""
+    out = whole.copy()
+    if seg.size and weight > 0:
+        np.fmax.at(out, owner, weight * seg)
+    return out
 
 
 def phrase_scores(texts: Sequence[str], include: Sequence[Sequence[str]],
@@ -80,6 +114,14 @@ def similarity_scores(inp: CodeInputs, th: Thresholds) -> np.ndarray:
     return np.clip((raw - th.sim_floor) / span, 0.0, 1.0)
 
 
+def segment_inputs(inp: CodeInputs) -> CodeInputs | None:
+    """The inputs with one row per sentence (ids repeated) for the similarity scorer."""
+    if inp.seg_emb is None or not len(inp.seg_owner):
+        return None
+    ids = [inp.ids[k] for k in inp.seg_owner]
+    return replace(inp, ids=ids, texts=["" for _ in ids], emb=inp.seg_emb)
+
+
 def pseudo_labels(inp: CodeInputs, hits: np.ndarray, veto: np.ndarray
                   ) -> dict[str, frozenset[str]]:
     """Weak labels for answers nobody has coded: the codes whose include phrase fired (not
@@ -90,20 +132,33 @@ def pseudo_labels(inp: CodeInputs, hits: np.ndarray, veto: np.ndarray
             if rid not in inp.training and rid not in inp.no_pseudo and hits[i].any()}
 
 
+def features(emb: np.ndarray, sim: np.ndarray, th: Thresholds) -> np.ndarray:
+    """Classifier input: the embedding, plus (when ``proto_weight`` > 0) the similarity of the
+    text to every code's exemplars and definition, a compact "prototype" view that carries the
+    frame's own description of each code into the classifier."""
+    return np.hstack([emb, th.proto_weight * sim]) if th.proto_weight > 0 else emb
+
+
 def fewshot_scores(inp: CodeInputs, th: Thresholds, seed: int,
-                   pseudo: Mapping[str, frozenset[str]] | None = None) -> np.ndarray:
-    """One-vs-rest logistic regression per code on embeddings of human-coded answers (weight 1)
+                   pseudo: Mapping[str, frozenset[str]] | None = None,
+                   x_all: np.ndarray | None = None, x_seg: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest logistic regression per code on features of human-coded answers (weight 1)
     plus phrase-labelled answers (weight ``pseudo_weight``, weak supervision); nan for codes with
-    no positive or no negative example, or before ``min_training`` human-coded answers exist."""
+    no positive or no negative example, or before ``min_training`` human-coded answers exist.
+    Returns probabilities for the answers and for their sentences (``x_seg``)."""
+    x_all = inp.emb if x_all is None else x_all
+    n_seg = 0 if x_seg is None else x_seg.shape[0]
     out = np.full((len(inp.ids), len(inp.codes)), np.nan)
+    out_seg = np.full((n_seg, len(inp.codes)), np.nan)
     train_ids = [i for i in inp.ids if i in inp.training]
     if len(train_ids) < th.min_training:
-        return out
+        return out, out_seg
     weak = [i for i in inp.ids if i in (pseudo or {})] if th.pseudo_weight > 0 else []
     labels = {**{i: (pseudo or {})[i] for i in weak}, **{i: inp.training[i] for i in train_ids}}
     rows = train_ids + weak
     pos = {rid: k for k, rid in enumerate(inp.ids)}
-    x = inp.emb[[pos[i] for i in rows]]
+    x = x_all[[pos[i] for i in rows]]
     w = np.array([1.0] * len(train_ids) + [th.pseudo_weight] * len(weak))
     for j, code in enumerate(inp.codes):
         y = np.array([code in labels[i] for i in rows])
@@ -112,15 +167,24 @@ def fewshot_scores(inp: CodeInputs, th: Thresholds, seed: int,
         clf = LogisticRegression(C=th.fewshot_c, class_weight="balanced", random_state=seed,
                                  max_iter=2000)
         clf.fit(x, y, sample_weight=w)
-        out[:, j] = clf.predict_proba(inp.emb)[:, 1]
-    return out
+        out[:, j] = clf.predict_proba(x_all)[:, 1]
+        if n_seg:
+            out_seg[:, j] = clf.predict_proba(x_seg)[:, 1]
+    return out, out_seg
 
 
 def score(inp: CodeInputs, th: Thresholds, seed: int) -> Scores:
     hits, veto = phrase_scores(inp.texts, inp.include, inp.exclude, 1.0)
     phrase = hits * th.phrase_score
     sim = similarity_scores(inp, th)
-    few = fewshot_scores(inp, th, seed, pseudo_labels(inp, hits > 0, veto))
+    seg = segment_inputs(inp) if th.sentence_weight > 0 else None
+    sim_seg = similarity_scores(seg, th) if seg is not None else np.zeros((0, sim.shape[1]))
+    few, few_seg = fewshot_scores(
+        inp, th, seed, pseudo_labels(inp, hits > 0, veto), features(inp.emb, sim, th),
+        features(seg.emb, sim_seg, th) if seg is not None else None)
+    owner = inp.seg_owner if seg is not None else np.zeros(0, int)
+    sim = max_over_segments(sim, sim_seg, owner, th.sentence_weight)
+    few = max_over_segments(few, few_seg, owner, th.sentence_weight)
     blend = np.where(np.isnan(few), sim,
                      th.fewshot_weight * np.nan_to_num(few) + (1 - th.fewshot_weight) * sim)
     combined = np.where(veto, 0.0, np.maximum(phrase, blend))
@@ -206,6 +270,9 @@ def code_inputs(frame: Frame, ids: list[str], texts: list[str], emb: np.ndarray,
     defs = embed([f"{c.label}. {c.definition}" for c in codes]) if codes else np.zeros((0, 1))
     ex = [embed([e.text for e in c.exemplars]) if c.exemplars else np.zeros((0, emb.shape[1]))
           for c in codes]
+    owner, segs = segment_table(texts)
+    seg_emb = embed(segs) if segs else None
     return CodeInputs(ids, texts, emb, [c.id for c in codes], defs, ex,
                       [[e.response_id for e in c.exemplars] for c in codes],
-                      [c.include for c in codes], [c.exclude for c in codes], training)
+                      [c.include for c in codes], [c.exclude for c in codes], training,
+                      seg_owner=owner, seg_emb=seg_emb)

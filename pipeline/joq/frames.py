@@ -91,6 +91,8 @@ class Thresholds(_Strict):
     min_training: int = Field(8, ge=2)  # human-coded answers needed before training
     max_codes: int = Field(3, ge=1)  # cap on codes per answer
     relative: float = Field(0.0, ge=0, le=1)  # drop a code scoring below relative * best
+    proto_weight: float = Field(0.0, ge=0)  # scale of code-similarity features in the classifier
+    sentence_weight: float = Field(0.0, ge=0, le=1)  # weight of the best single-sentence score
 
 
 class Frame(_Strict):

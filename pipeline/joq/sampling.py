@@ -33,7 +33,7 @@ def simple_sample(ids: Sequence[str], n: int, seed: int) -> list[str]:
 
 
 def stratum(sectors: Sequence[str] | None) -> str:
-    s = list(sectors or [])
+    s = [] if sectors is None else list(sectors)
     if "all" in s:
         return "all"
     if not s:

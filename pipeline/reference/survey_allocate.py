@@ -171,6 +171,32 @@ class Allocator:
                 yes = r.index in chosen
                 r.answers[f"interacted_{item}"] = "yes" if yes else "no"
                 left[r.index] -= yes
+        self._education_with_targeted(youth)
+
+    def _education_with_targeted(self, youth: list[Respondent]) -> None:
+        """3.20: those interacting with social care, health care or youth justice almost always
+        interact with education. Move targeted sectors off respondents without education by
+        2x2 swaps (A gives targeted T for open sector X; B, who has education, gives X for T),
+        which keep every respondent's count and every sector's total."""
+        targeted = ("social_care", "health_care", "youth_justice")
+        open_items = [g for g in self.items if g not in (*targeted, "education")]
+
+        def has(r: Respondent, g: str) -> bool:
+            return r.answers[f"interacted_{g}"] == "yes"
+
+        def flip(r: Respondent, g: str) -> None:
+            r.answers[f"interacted_{g}"] = "no" if has(r, g) else "yes"
+
+        for a in youth:
+            for t in targeted:
+                if has(a, "education") or not has(a, t):
+                    continue
+                for x in open_items:
+                    b = next((b for b in youth if not has(a, x) and has(b, x) and not has(b, t)
+                              and has(b, "education")), None)  # fmt: skip
+                    if b is not None:
+                        flip(a, t), flip(a, x), flip(b, t), flip(b, x)
+                        break
 
     def _interacted_count(self, item: str, n: int) -> int:
         """The count of 'yes' for F-3, among those that round to the printed share, closest to

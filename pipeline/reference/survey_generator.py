@@ -151,7 +151,7 @@ def schedule(rows: list[Row], spec: Questionnaire, rng: random.Random) -> None:
             row.collector = source.collector
             row.start = (source.start or start) + timedelta(hours=rng.randint(2, 20))
     rows.sort(key=lambda r: r.start or start)
-    rid = 118_240_000_000 + rng.randint(0, 99_999)
+    rid = 11_824_000_000 + rng.randint(0, 99_999)
     for row in rows:
         rid += rng.randint(1_000, 90_000)
         row.respondent_id = str(rid)

@@ -125,7 +125,7 @@ def funnel_chart(steps: Sequence[tuple[str, int, int]], *, title: str) -> Markup
             f'<rect x="{x}" y="{y}" width="{WIDTH - x - 20}" height="{box_h}" rx="4" '
             f'fill="{fill}" stroke="#1f5f8b"/>'
             f'<text x="{x + 10}" y="{y + 19}" font-size="{FONT}">{escape(label)}: '
-            f"<tspan font-weight=\"bold\">{count:,}</tspan></text>"
+            f'<tspan font-weight="bold">{count:,}</tspan></text>'
         )
         if i:
             out.append(

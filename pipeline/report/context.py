@@ -37,7 +37,9 @@ FUNNEL_LEVEL |= {"route_youth": 1, "route_allied": 1}
 MAX_FINDINGS = 10
 
 
-def displayed(tidy: pl.DataFrame, t: TableSpec, profile: str, thresholds: Mapping[str, int]) -> pl.DataFrame:
+def displayed(
+    tidy: pl.DataFrame, t: TableSpec, profile: str, thresholds: Mapping[str, int]
+) -> pl.DataFrame:
     """The tidy table with ``n_display``, ``pct_display`` and ``note`` for the disclosure profile."""
     return apply_profile(
         tidy,
@@ -60,7 +62,11 @@ def base_sentence(t: TableSpec, group: str | None, group_label: str, base: int) 
 
 
 def section(
-    t: TableSpec, tidy: pl.DataFrame, spec: Questionnaire, profile: str, thresholds: Mapping[str, int]
+    t: TableSpec,
+    tidy: pl.DataFrame,
+    spec: Questionnaire,
+    profile: str,
+    thresholds: Mapping[str, int],
 ) -> dict[str, Any]:
     """One table or figure: its chart, display rows, base sentences, source and notes."""
     shown = displayed(tidy, t, profile, thresholds)
@@ -77,7 +83,9 @@ def section(
                 "base": r["base"],
                 "pct": r["pct_display"],
                 "ci": _ci(r) if r["pct_display"] not in ("", "[c]") else "",
-                "ratio": "" if r["ratio"] is None or r["pct_display"] == "[c]" else f"{r['ratio']:.2f}",
+                "ratio": ""
+                if r["ratio"] is None or r["pct_display"] == "[c]"
+                else f"{r['ratio']:.2f}",
                 "flag": r["flag"] or r["note"] or "",
             }
         )
@@ -125,7 +133,10 @@ def _chart(t: TableSpec, shown: pl.DataFrame, labels: Mapping[str | None, str]) 
         stacked = [
             (
                 labels.get(g["group"][0], g["group"][0] or t.title),
-                [charts.Bar(r["row_label"], _value(r), _pct_text(r)) for r in g.iter_rows(named=True)],
+                [
+                    charts.Bar(r["row_label"], _value(r), _pct_text(r))
+                    for r in g.iter_rows(named=True)
+                ],
             )
             for g in groups
         ]
@@ -139,11 +150,19 @@ def _chart(t: TableSpec, shown: pl.DataFrame, labels: Mapping[str | None, str]) 
             bars = [_ratio_bar(r) for r in g.iter_rows(named=True)]
             top = max([b.value for b in bars if b.value is not None] + [1.0])
             axis = "Ratio of solely formal to solely informal interactions"
-            parts.append(charts.bar_chart(bars, title=title, axis_label=axis, colour=charts.colour_for(key), scale_max=top))
+            parts.append(
+                charts.bar_chart(
+                    bars, title=title, axis_label=axis, colour=charts.colour_for(key), scale_max=top
+                )
+            )
             continue
-        bars = [charts.Bar(r["row_label"], _value(r), _pct_text(r)) for r in g.iter_rows(named=True)]
+        bars = [
+            charts.Bar(r["row_label"], _value(r), _pct_text(r)) for r in g.iter_rows(named=True)
+        ]
         axis = "Percentage of base (%)"
-        parts.append(charts.bar_chart(bars, title=title, axis_label=axis, colour=charts.colour_for(key)))
+        parts.append(
+            charts.bar_chart(bars, title=title, axis_label=axis, colour=charts.colour_for(key))
+        )
     return Markup("").join(parts)
 
 
@@ -158,7 +177,9 @@ def _ratio_bar(r: Mapping[str, Any]) -> charts.Bar:
     return charts.Bar(r["row_label"], r["ratio"] if ok else None, text)
 
 
-def key_findings(tables: Mapping[str, pl.DataFrame], tables_spec: TablesSpec, profile: str) -> list[str]:
+def key_findings(
+    tables: Mapping[str, pl.DataFrame], tables_spec: TablesSpec, profile: str
+) -> list[str]:
     """The most selected answer of each ungrouped published chart, with its percentage and base."""
     out: list[str] = []
     defaults = tables_spec.defaults.model_dump()
@@ -184,7 +205,9 @@ def key_findings(tables: Mapping[str, pl.DataFrame], tables_spec: TablesSpec, pr
 
 
 def funnel_context(funnel: pl.DataFrame) -> dict[str, Any]:
-    steps = [(FUNNEL_LABELS.get(s, s), int(c), FUNNEL_LEVEL.get(s, 0)) for s, c in funnel.iter_rows()]
+    steps = [
+        (FUNNEL_LABELS.get(s, s), int(c), FUNNEL_LEVEL.get(s, 0)) for s, c in funnel.iter_rows()
+    ]
     rows = [{"label": label, "count": c} for label, c, _ in steps]
     svg = charts.funnel_chart(steps, title="Cleaning funnel") if steps else ""
     return {"rows": rows, "svg": svg}
@@ -227,8 +250,15 @@ def methods_context(
     for t in tables_spec:
         for qid in (t.question, *(eg.question for eg in t.extra_groups)):
             q = spec.question(qid)
-            seen.setdefault(qid, {"id": qid, "text": q.text, "wording": q.wording, "source": q.source or ""})
-    return {"cleaning": cleaning, "routes": routes, "bases": bases, "questions": list(seen.values())}
+            seen.setdefault(
+                qid, {"id": qid, "text": q.text, "wording": q.wording, "source": q.source or ""}
+            )
+    return {
+        "cleaning": cleaning,
+        "routes": routes,
+        "bases": bases,
+        "questions": list(seen.values()),
+    }
 
 
 def provenance(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -242,4 +272,6 @@ def provenance(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def quotes_context(quotes: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
-    return [{"text": str(q.get("text", "")), "source": str(q.get("source", ""))} for q in quotes or ()]
+    return [
+        {"text": str(q.get("text", "")), "source": str(q.get("source", ""))} for q in quotes or ()
+    ]

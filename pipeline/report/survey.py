@@ -133,7 +133,9 @@ def render(context: Mapping[str, Any], template_dir: Path = TEMPLATES) -> tuple[
     css = env.get_template("_base.css").render()
     html = env.get_template("survey_report.html.j2").render(**context, csp=csp_meta([css]))
     if style_blocks(html) != [css]:
-        raise RuntimeError("rendered <style> differs from the hashed stylesheet; CSP would block it")
+        raise RuntimeError(
+            "rendered <style> differs from the hashed stylesheet; CSP would block it"
+        )
     assert_rendered_clean(html)
     md = env.get_template("survey_report.md.j2").render(**context)
     return html, md

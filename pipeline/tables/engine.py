@@ -201,11 +201,14 @@ def _cooccurrence_rows(
     assert t.cooccurrence is not None
     c, q = t.cooccurrence, part.question
     labels = _item_labels(spec, q)
-    target_col = pl.col(fr.wide_name(q, c.target)).cast(pl.String)
+    target_col = fr.col_or_null(frame, fr.wide_name(q, c.target), pl.String()).cast(pl.String)
     target = target_col.is_in(list(c.answer)).fill_null(False)
     base = target_col.is_not_null() if part.base == "answered" else pl.lit(True)
     given = {
-        g: pl.col(fr.wide_name(q, g)).cast(pl.String).is_in(list(c.answer)).fill_null(False)
+        g: fr.col_or_null(frame, fr.wide_name(q, g), pl.String())
+        .cast(pl.String)
+        .is_in(list(c.answer))
+        .fill_null(False)
         for g in c.given
     }
     target_label = labels[c.target].lower()
@@ -231,7 +234,10 @@ def _at_least_rows(
     """Number of loop items answered ``answer``: at least k vs fewer (mutually exclusive)."""
     assert t.at_least is not None
     q, k = part.question, t.at_least.k
-    cols = [pl.col(fr.wide_name(q, i)).cast(pl.String) for i in fr.loop_items(spec, q, t)]
+    cols = [
+        fr.col_or_null(frame, fr.wide_name(q, i), pl.String()).cast(pl.String)
+        for i in fr.loop_items(spec, q, t)
+    ]
     count = pl.sum_horizontal(
         *[c.is_in(list(t.at_least.answer)).fill_null(False).cast(pl.Int32) for c in cols]
     )

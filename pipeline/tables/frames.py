@@ -33,7 +33,8 @@ def population_frame(responses: pl.DataFrame, pop: Population) -> pl.DataFrame:
     if pop.route is not None:
         cond = cond & (pl.col("_route") == pop.route)
     for var, codes in pop.filter.items():
-        cond = cond & pl.col(var).cast(pl.String).is_in(list(codes)).fill_null(False)
+        value = col_or_null(responses, var, pl.String()).cast(pl.String)
+        cond = cond & value.is_in(list(codes)).fill_null(False)
     return responses.filter(cond)
 
 
@@ -75,13 +76,18 @@ def option_columns(spec: Questionnaire, question: Question) -> dict[str, str]:
     return {o.code: f"{question.id}__{o.code}" for o in spec.options(question)}
 
 
-def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+def col_or_null(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(name) if name in frame.columns else pl.lit(None, dtype=dtype)
 
 
 def value_expr(frame: pl.DataFrame, question: Question, column: str | None = None) -> pl.Expr:
-    """A single/Likert question's answer code as text (null when unanswered or blank)."""
-    v = _col(frame, column or question.id, pl.String()).cast(pl.String)
+    """A single/Likert question's answer code as text (null when unanswered or blank).
+
+    An override ``column`` (``_sector``: sector after recoding) falls back to the question's own
+    column when the frame lacks it, since cleaning writes the recoded value there too.
+    """
+    name = column if column and column in frame.columns else question.id
+    v = col_or_null(frame, name, pl.String()).cast(pl.String)
     return pl.when(v.str.strip_chars() != "").then(v)
 
 
@@ -92,10 +98,10 @@ def answered(
     if question.type != "multi":
         return value_expr(frame, question, column).is_not_null()
     ticks = [
-        _col(frame, c, pl.Boolean()).fill_null(False)
+        col_or_null(frame, c, pl.Boolean()).fill_null(False)
         for c in option_columns(spec, question).values()
     ]
-    other = _col(frame, f"{question.id}__other_text", pl.String())
+    other = col_or_null(frame, f"{question.id}__other_text", pl.String())
     has_other = other.is_not_null() & (other.cast(pl.String).str.strip_chars() != "")
     return pl.any_horizontal(*ticks, has_other) if ticks else has_other
 
@@ -104,7 +110,7 @@ def shown(frame: pl.DataFrame, question: Question) -> pl.Expr:
     """True where the question's display condition held (always, when it has none)."""
     if question.shown_if is None:
         return pl.lit(True)
-    cond = _col(frame, question.shown_if.question, pl.String()).cast(pl.String)
+    cond = col_or_null(frame, question.shown_if.question, pl.String()).cast(pl.String)
     return cond.is_in(list(question.shown_if.in_)).fill_null(False)
 
 
@@ -133,7 +139,9 @@ def hit(
     """True where the answer is one of ``codes`` (multi-choice: any of them ticked)."""
     if question.type == "multi":
         cols = option_columns(spec, question)
-        ticks = [_col(frame, cols[c], pl.Boolean()).fill_null(False) for c in codes if c in cols]
+        ticks = [
+            col_or_null(frame, cols[c], pl.Boolean()).fill_null(False) for c in codes if c in cols
+        ]
         return pl.any_horizontal(*ticks) if ticks else pl.lit(False)
     return value_expr(frame, question, column).is_in(list(codes)).fill_null(False)
 
@@ -147,5 +155,5 @@ def ticked(frame: pl.DataFrame, spec: Questionnaire, question: Question) -> pl.E
     """How many options of a multi-choice question were ticked."""
     cols = option_columns(spec, question).values()
     return pl.sum_horizontal(
-        *[_col(frame, c, pl.Boolean()).fill_null(False).cast(pl.Int32) for c in cols]
+        *[col_or_null(frame, c, pl.Boolean()).fill_null(False).cast(pl.Int32) for c in cols]
     )

@@ -252,9 +252,16 @@ def tables_path(survey: str | Path) -> Path:
     return SCHEMAS / "surveys" / str(survey) / "tables.yaml"
 
 
-def load_tables(survey: str | Path, questionnaire: Questionnaire) -> TablesSpec:
-    """Load and validate ``tables.yaml``, then check every reference against the questionnaire."""
+def load_tables(survey: str | Path, questionnaire: Questionnaire | None = None) -> TablesSpec:
+    """Load and validate ``tables.yaml``, then check every reference against the questionnaire.
+
+    Without ``questionnaire`` the ``questionnaire.yaml`` beside the tables file is loaded.
+    """
     path = tables_path(survey)
+    if questionnaire is None:
+        from pipeline.spec.questionnaire import load_questionnaire
+
+        questionnaire = load_questionnaire(path.parent / "questionnaire.yaml")
     data, _raw = load_yaml(path)
     try:
         model = TablesModel.model_validate(data)

@@ -1,0 +1,1 @@
+"""The survey report: context, inline SVG charts and the writer."""

@@ -1,0 +1,130 @@
+"""The whole survey run on the reference export: published funnel, complete outputs, nothing leaked,
+reproducible bytes, atomic replacement, provenance."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+
+import pipeline.report.survey as survey_report
+from pipeline.paths import REFERENCE_DATA
+from pipeline.runner import run_survey
+
+EXPORT = REFERENCE_DATA / "interactions_2025_export.csv"
+KEY = os.environ["JOINEDUP_PSEUDONYM_KEY"]
+
+
+def _run(out: Path) -> Path:
+    return run_survey(EXPORT, "interactions_2025", out, suggest=False)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> tuple[Path, Path]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SOURCE_DATE_EPOCH", "1738800000")
+    a = _run(tmp_path_factory.mktemp("run_a"))
+    b = _run(tmp_path_factory.mktemp("run_b"))
+    mp.undo()
+    return a, b
+
+
+def _files(d: Path) -> list[Path]:
+    return sorted(p for p in d.rglob("*") if p.is_file())
+
+
+def test_reference_export_reproduces_the_published_funnel(runs):
+    funnel = dict(pl.read_csv(runs[0] / "funnel.csv").iter_rows())
+    assert funnel == {
+        "raw": 320, "removed_duplicate": 1, "removed_partial": 23, "usable": 296,
+        "other_sector": 27, "other_recoded": 9, "route_youth": 252, "route_allied": 44,
+    }
+    ledger = pl.read_csv(runs[0] / "ledger.csv")
+    assert ledger.height == 320 and ledger["row"].n_unique() == 320
+
+
+def test_report_directory_has_every_output(runs):
+    d = runs[0]
+    for name in ("report.html", "report.md", "tables.xlsx", "published_check.csv", "funnel.csv",
+                 "ledger.csv", "manifest.json", "validation.txt", "other_review.csv"):
+        assert (d / name).is_file(), name
+    tables = list((d / "tables").glob("*.csv"))
+    assert len(tables) >= 25
+    head = tables[0].read_text().splitlines()[0]
+    assert head.startswith("table_id,group,row,row_label,n,base,pct,ci_low,ci_high,flag")
+
+
+def test_two_runs_give_identical_bytes_and_cell_values(runs):
+    a, b = runs
+    assert [p.relative_to(a) for p in _files(a)] == [p.relative_to(b) for p in _files(b)]
+    for pa in _files(a):
+        pb = b / pa.relative_to(a)
+        if pa.suffix == ".xlsx":
+            wa, wb = load_workbook(pa), load_workbook(pb)
+            assert [[c.value for r in ws.iter_rows() for c in r] for ws in wa] == [
+                [c.value for r in ws.iter_rows() for c in r] for ws in wb
+            ]
+        else:
+            assert pa.read_bytes() == pb.read_bytes(), pa.name
+
+
+def _identifying_values() -> list[str]:
+    with EXPORT.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    cols = {h: header.index(h) for h in ("IP Address", "Email Address", "First Name", "Last Name")}
+    values = set()
+    for r in rows[2:]:
+        values.add(r[cols["IP Address"]])
+        values.add(r[cols["Email Address"]])
+        values.add(f"{r[cols['First Name']]} {r[cols['Last Name']]}".strip())
+        values.add(r[0])  # raw respondent id
+    return sorted(v for v in values if len(v) >= 6)
+
+
+def test_no_output_contains_an_email_ip_name_raw_id_or_the_key(runs):
+    needles = _identifying_values()
+    assert len(needles) > 300
+    for path in _files(runs[0]):
+        if path.suffix == ".xlsx":
+            wb = load_workbook(path)
+            text = "\n".join(str(c.value) for ws in wb for r in ws.iter_rows() for c in r if c.value is not None)
+        else:
+            text = path.read_text(encoding="utf-8")
+        leaked = [n for n in needles if n in text]
+        assert leaked == [], f"{path.name} leaks {leaked[:3]}"
+        assert KEY not in text
+
+
+def test_manifest_records_provenance(runs):
+    m = json.loads((runs[0] / "manifest.json").read_text())
+    assert m["input"]["sha256"] and m["input"]["encoding"] == "utf-8-sig" and m["input"]["layout"] == "surveymonkey"
+    assert m["spec_version"] and len(m["spec_sha256"]) == 64
+    assert m["synthetic"] is True
+    assert {"polars", "duckdb", "pandera"} <= set(m["packages"])
+    assert m["git_commit"] and m["generated_at"] == "2025-02-06T00:00:00Z"
+
+
+def test_synthetic_input_is_labelled_in_the_report(runs):
+    assert "SYNTHETIC" in (runs[0] / "report.html").read_text().upper()
+    assert "SYNTHETIC" in (runs[0] / "report.md").read_text().upper()
+
+
+def test_failure_mid_run_leaves_previous_report_intact(tmp_path, monkeypatch):
+    final = _run(tmp_path)
+    before = {p.relative_to(final): p.read_bytes() for p in _files(final)}
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("injected failure while writing the report")
+
+    monkeypatch.setattr(survey_report, "write_survey_report", boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        _run(tmp_path)
+    after = {p.relative_to(final): p.read_bytes() for p in _files(final)}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == [final.name]  # no temporary directories left
