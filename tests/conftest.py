@@ -19,8 +19,8 @@ class NetworkBlocked(RuntimeError):
     """Raised when code under test tries to open a network connection."""
 
 
-def _guard(original):  # noqa: ANN001, ANN202
-    def connect(self, address, *args, **kwargs):  # noqa: ANN001, ANN202
+def _guard(original):
+    def connect(self, address, *args, **kwargs):
         if self.family in (socket.AF_INET, socket.AF_INET6):
             raise NetworkBlocked(f"network access attempted in tests: {address!r}")
         return original(self, address, *args, **kwargs)

@@ -8,6 +8,7 @@ Usage: python -m tests.fuzz_ingest --seconds 60
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -16,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import survey_fixtures as sf  # noqa: E402
+import survey_fixtures as sf
 
-from pipeline.errors import JoinedupError  # noqa: E402
-from pipeline.ingest import read_export  # noqa: E402
+from pipeline.errors import JoinedupError
+from pipeline.ingest import read_export
 
 SPEC = sf.spec()
 KEY = b"fuzz" * 8
@@ -38,10 +39,8 @@ def _seeds(folder: Path) -> list[bytes]:
 def check(data: bytes, scratch: Path) -> None:
     target = scratch / "input"
     target.write_bytes(data)
-    try:
+    with contextlib.suppress(JoinedupError):
         read_export(target, SPEC, key=KEY)
-    except JoinedupError:
-        pass
 
 
 def main() -> int:

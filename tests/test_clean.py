@@ -98,7 +98,7 @@ def test_funnel_reconciles_on_random_exports(tmp_path, kinds):
             people.append(sf.allied(i, sector="other", sector__other_text="NHS CAMHS" if i % 2 else f"text {i}"))
         else:
             people.append(dict(people[-1], _id=90000000000 + i) if people else sf.youth(i))
-    ingested, c = _clean(tmp_path, people, f"p{len(kinds)}.csv")
+    _, c = _clean(tmp_path, people, f"p{len(kinds)}.csv")
     f = _funnel(c)
     assert f["raw"] == len(people) == c.ledger.height
     assert f["raw"] == f["removed_duplicate"] + f["removed_partial"] + f["usable"]
