@@ -130,6 +130,7 @@ def run_survey(
 
 def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], profile: str) -> None:
     from pipeline.published import load_published
+    from pipeline.report.quotes import DEFAULT_SEED, load_exclusions, select_quotes
     from pipeline.report.survey import write_survey_report
     from pipeline.tables.engine import compute_tables
     from pipeline.tables.spec import load_tables
@@ -140,6 +141,13 @@ def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], prof
     check = check_published(
         tables, load_published(p.spec.survey), tables_spec=tables_spec, funnel=p.cleaned.funnel
     )
+    # The deny-list (the export's name columns) is passed in memory only, never written.
+    quotes = select_quotes(
+        p.data, names=p.ingested.names, exclusions=load_exclusions(p.spec), seed=DEFAULT_SEED
+    )
+    seeds = manifest.get("seeds")
+    manifest["seeds"] = {**(seeds if isinstance(seeds, dict) else {}), "quotes": DEFAULT_SEED}
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_survey_report(
         out,
         data=p.data,
@@ -152,7 +160,7 @@ def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], prof
         tables_spec=tables_spec,
         profile=profile,
         synthetic=bool(manifest["synthetic"]),
-        quotes=None,
+        quotes=[q.as_dict() for q in quotes],
     )
 
 

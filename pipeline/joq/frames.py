@@ -79,14 +79,14 @@ class Thresholds(_Strict):
     """How scores become codes. Defaults were chosen by cross-validation on a human-coded sample
     only (see docs/joq.md, "Thresholds"); a frame or the CLI may override any of them."""
 
-    accept: float = Field(0.6, ge=0, le=1)  # combined score needed to assign a code
+    accept: float = Field(0.65, ge=0, le=1)  # combined score needed to assign a code
     phrase_score: float = Field(0.9, ge=0, le=1)  # score an include-phrase hit gives
     exemplar_weight: float = Field(0.7, ge=0, le=1)  # exemplar vs definition similarity blend
     sim_floor: float = Field(0.25, ge=-1, le=1)  # cosine mapped to score 0
     sim_ceiling: float = Field(0.65, ge=-1, le=1)  # cosine mapped to score 1
     fewshot_weight: float = Field(0.8, ge=0, le=1)  # classifier vs similarity blend once trained
-    fewshot_c: float = Field(1.0, gt=0)  # inverse regularisation of the few-shot classifier
-    pseudo_weight: float = Field(0.5, ge=0, le=1)  # weight of phrase-labelled answers in training
+    fewshot_c: float = Field(10.0, gt=0)  # inverse regularisation of the few-shot classifier
+    pseudo_weight: float = Field(1.0, ge=0, le=1)  # weight of phrase-labelled answers in training
     fallback: float = Field(0.3, ge=0, le=1)  # best model score that codes an answer no phrase hit
     min_training: int = Field(8, ge=2)  # human-coded answers needed before training
     max_codes: int = Field(3, ge=1)  # cap on codes per answer

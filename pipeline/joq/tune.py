@@ -23,7 +23,9 @@ from pipeline.joq.frames import OTHER, Thresholds
 GRID: dict[str, Sequence[float]] = {
     "accept": (0.5, 0.55, 0.6, 0.65, 0.7),
     "fewshot_weight": (0.6, 0.8, 1.0),
-    "fallback": (0.2, 0.3, 0.4),
+    "fallback": (0.3, 0.4),
+    "fewshot_c": (1.0, 3.0, 10.0),
+    "pseudo_weight": (0.5, 1.0),
 }
 
 

@@ -19,6 +19,8 @@ from pipeline.report import charts
 from pipeline.safety.disclosure import apply_profile, round_half_up
 from pipeline.spec.questionnaire import Questionnaire
 from pipeline.tables.engine import group_levels
+from pipeline.tables.frames import population_frame
+from pipeline.tables.postcodes import excluded
 from pipeline.tables.spec import BASE_WORDS, TableSpec, TablesSpec
 from pipeline.verify import MISMATCH, NOT_COMPUTED, summary
 
@@ -114,6 +116,17 @@ def section(
         "wording": q.wording,
         "chart": _chart(t, shown, labels),
     }
+
+
+def data_notes(t: TableSpec, data: Any) -> list[str]:
+    """Notes computed from the respondents, not the tidy rows: units left out of a table's base.
+
+    A postcode table's base is respondents with a valid postcode; the blank and invalid ones are
+    counted here (counts only, never the postcodes) so the reader sees who is missing.
+    """
+    if t.statistic != "postcode_country" or data is None:
+        return []
+    return [excluded(population_frame(data.responses, t.population), t.question).note()]
 
 
 def _ci(r: Mapping[str, Any]) -> str:
@@ -272,6 +285,7 @@ def provenance(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def quotes_context(quotes: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
-    return [
-        {"text": str(q.get("text", "")), "source": str(q.get("source", ""))} for q in quotes or ()
-    ]
+    """Quotes as plain strings for the templates (which escape them); a disclosure warning
+    travels with each quote from a small group so a reviewer sees it beside the words."""
+    keys = ("text", "source", "question", "question_text", "ref", "warning")
+    return [{k: str(q.get(k) or "") for k in keys} for q in quotes or ()]

@@ -77,8 +77,11 @@ def write_survey_report(
     synthetic: bool,
     quotes: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
-    """Write ``tables/<id>.csv``, ``tables.xlsx``, ``published_check.csv``, ``report.html``/``.md``."""
-    del data  # the report is built from computed tables; kept for the runner's uniform call
+    """Write ``tables/<id>.csv``, ``tables.xlsx``, ``published_check.csv``, ``report.html``/``.md``.
+
+    Everything is built from the computed tables except notes the tidy grain cannot hold (how
+    many blank or invalid postcodes were left out of Figure F-2's base), which need ``data``.
+    """
     if profile not in PROFILE_NOTES:
         raise ValueError(f"unknown profile {profile!r}")
     out_dir = Path(out_dir)
@@ -96,10 +99,11 @@ def write_survey_report(
         write_csv(frame, path)
         written.append(path)
         sec = ctx.section(t, tidy, spec, profile, thresholds)
+        sec["notes"] += ctx.data_notes(t, data)
         sections.append(sec)
         sheets[t.id] = frame
         notes[t.id] = [*sec["bases"], f"Base rule: {t.base} ({ctx.BASE_WORDS[t.base]}).", t.source]
-        notes[t.id] += [*t.notes, PROFILE_NOTES[profile]]
+        notes[t.id] += [*sec["notes"], PROFILE_NOTES[profile]]
     write_xlsx(sheets, out_dir / "tables.xlsx", notes)
     write_csv(check, out_dir / "published_check.csv")
     written += [out_dir / "tables.xlsx", out_dir / "published_check.csv"]

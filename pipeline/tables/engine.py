@@ -16,6 +16,7 @@ import polars as pl
 
 from pipeline.spec.questionnaire import Question, Questionnaire
 from pipeline.tables import frames as fr
+from pipeline.tables import postcodes as pc
 from pipeline.tables.spec import ITEM, ExtraGroup, RowDef, TableSpec, TablesSpec
 from pipeline.tables.stats import add_statistics
 
@@ -144,6 +145,8 @@ def _row_calcs(
         return _cooccurrence_rows(t, frame, spec, part)
     if stat == "count_at_least":
         return _at_least_rows(t, frame, spec, part)
+    if stat == "postcode_country":
+        return _postcode_rows(frame, spec, part)
     base = fr.base_mask(frame, spec, q, part.base, column)
     if stat == "likert_net":
         nets = spec.nets(q)
@@ -188,6 +191,24 @@ def _ratio_rows(
         with_purpose = fr.hit(frame, spec, by, r.code_list) & single
         out.append(RowCalc(r.id, r.label or r.id, num, base & with_purpose, den))
     return out
+
+
+def _postcode_rows(frame: pl.DataFrame, spec: Questionnaire, part: Part) -> list[RowCalc]:
+    """Country of each valid postcode's area; blank and invalid postcodes are not in the base."""
+    areas = pc.load_postcode_areas()
+    q = part.question
+    country = pc.country(fr.col_or_null(frame, q.id, pl.String()), areas)
+    base = fr.shown(frame, q) & country.is_not_null()
+    declared = part.rows or tuple(RowDef(id=c, codes=(c,)) for c in areas.row_codes)
+    return [
+        RowCalc(
+            r.id,
+            r.label or areas.label(r.id),
+            country.is_in(list(r.code_list)).fill_null(False),
+            base & _where(frame, spec, r),
+        )
+        for r in declared
+    ]
 
 
 def _item_labels(spec: Questionnaire, q: Question) -> dict[str, str]:

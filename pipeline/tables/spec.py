@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pipeline.errors import Problems, SpecError
 from pipeline.paths import SCHEMAS
 from pipeline.spec.questionnaire import Question, Questionnaire, load_yaml, spec_error
+from pipeline.tables.postcodes import load_postcode_areas
 
 BaseRule = Literal["routed", "shown", "answered"]
 Statistic = Literal[
@@ -32,6 +33,7 @@ Statistic = Literal[
     "count_at_least",
     "crosstab",
     "scalar",
+    "postcode_country",
 ]
 Measure = Literal["frequency", "multi_response", "top3", "likert_net", "formality", "scalar"]
 ChartKind = Literal["bar", "stacked", "none"]
@@ -184,6 +186,8 @@ class TableSpec(_Model):
             raise ValueError("'group' fixes the group of an ungrouped table; drop it or group_by")
         if self.effective_statistic == "scalar" and not self.rows:
             raise ValueError("scalar tables declare their rows (id, label, codes)")
+        if self.statistic == "postcode_country" and self.base != "answered":
+            raise ValueError("postcode_country counts valid postcodes only: use base 'answered'")
         return self
 
     @property
@@ -313,6 +317,7 @@ def _table_problems(t: TableSpec, q: Questionnaire) -> Iterator[tuple[str, str]]
         "ratio": ("single",),
         "cooccurrence": ("single",),
         "count_at_least": ("single",),
+        "postcode_country": ("postcode",),
     }
     if question.type not in choice_ok[stat]:
         yield f"statistic '{stat}' cannot use a {question.type} question", "statistic"
@@ -394,7 +399,9 @@ def _row_problems(t: TableSpec, question: Question, q: Questionnaire) -> Iterato
             if row.codes is None and row.id not in nets:
                 yield f"row '{row.id}': not a net of '{question.id}' and no codes", f"rows.{k}"
         return
-    if stat == "ratio" and t.ratio:
+    if stat == "postcode_country":
+        known = set(load_postcode_areas().row_codes)
+    elif stat == "ratio" and t.ratio:
         by = _question(q, t.ratio.by)
         known = {o.code for o in q.options(by)} if by else set()
     else:

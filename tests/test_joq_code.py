@@ -1,0 +1,63 @@
+"""Unit tests for the coder's scorer chain and the cross-validation that tunes it (no model)."""
+
+import numpy as np
+
+from pipeline.joq import code as coder
+from pipeline.joq import tune
+from pipeline.joq.frames import OTHER, Thresholds
+
+
+def test_sentences_split_only_multi_sentence_answers():
+    assert coder.sentences("Fund youth work properly") == []
+    assert coder.sentences("More funding please. And talk to schools!") == [
+        "More funding please.", "And talk to schools!"]
+    assert coder.sentences("Money. Talk to schools more often") == []  # short part dropped
+
+
+def test_segment_table_and_max_over_segments():
+    owner, segs = coder.segment_table(["one two three. four five six", "just one here"])
+    assert owner.tolist() == [0, 0] and len(segs) == 2
+    whole = np.array([[0.2, np.nan], [0.5, 0.1]])
+    seg = np.array([[0.9, 0.3], [0.1, 0.2]])
+    out = coder.max_over_segments(whole, seg, owner, 0.5)
+    assert np.allclose(out[0], [0.45, 0.15]) and np.allclose(out[1], [0.5, 0.1])
+    assert np.array_equal(coder.max_over_segments(whole, seg, owner, 0.0), whole,
+                          equal_nan=True)
+
+
+def test_features_append_scaled_similarities_only_when_asked():
+    emb, sim = np.ones((2, 3)), np.full((2, 2), 0.5)
+    assert coder.features(emb, sim, Thresholds()).shape == (2, 3)
+    x = coder.features(emb, sim, Thresholds(proto_weight=2.0))
+    assert x.shape == (2, 5) and np.allclose(x[:, 3:], 1.0)
+
+
+def _inputs(n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.eye(8)[:2]
+    lab = np.arange(n) % 2
+    emb = centres[lab] + 0.1 * rng.normal(size=(n, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    ids = [f"R{i:02d}" for i in range(n)]
+    codes = ["a", "b"]
+    training = {ids[i]: frozenset({codes[lab[i]]}) for i in range(n)}
+    return coder.CodeInputs(ids, ["x"] * n, emb, codes, centres.copy(),
+                            [np.zeros((0, 8)), np.zeros((0, 8))], [[], []], [[], []], [[], []],
+                            training)
+
+
+def test_pooled_cross_validation_scores_every_grid_point_and_is_deterministic():
+    inp = _inputs()
+    grid = {"accept": (0.5, 0.9), "fewshot_weight": (1.0,)}
+    a = tune.cross_validate(inp, Thresholds(phrase_score=0.0), 7, 4, grid)
+    b = tune.cross_validate(inp, Thresholds(phrase_score=0.0), 7, 4, grid)
+    assert a.height == 2 and a.equals(b)
+    assert a["cv_macro_f1"][0] > 0.9  # separable toy data
+    assert {"cv_macro_f1", "cv_mean_kappa"} <= set(a.columns)
+
+
+def test_decide_emits_other_when_nothing_clears_fallback():
+    s = coder.Scores(*(np.zeros((1, 2)),) * 2, np.zeros((1, 2)), np.full((1, 2), np.nan),
+                     np.array([[0.2, 0.1]]))
+    out = coder.decide(s, ["a", "b"], ["R1"], Thresholds(fallback=0.3))
+    assert out["code_id"].to_list() == [OTHER]
