@@ -25,8 +25,8 @@ SECTOR_COLOURS: dict[str | None, str] = {
     None: "#1f5f8b",
 }
 SERIES_COLOURS = ("#1f5f8b", "#5b9bd5", "#c9c9c9", "#e8a33d", "#b35c1e", "#7f7f7f", "#2e7d4f")
-WIDTH = 640
-LABEL_W = 250
+WIDTH = 760
+LABEL_W = 340
 ROW_H = 22
 BAR_H = 14
 FONT = 12
@@ -43,19 +43,35 @@ def colour_for(group: str | None) -> str:
     return SECTOR_COLOURS.get(group, SECTOR_COLOURS[None])
 
 
-def _clip(label: str, limit: int = 42) -> str:
+def _clip(label: str, limit: int = 50) -> str:
+    """Fit a label in LABEL_W at FONT px (about 6.5 px a character); the full text is in <title>."""
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def bar_chart(
-    bars: Sequence[Bar], *, title: str, axis_label: str, colour: str, scale_max: float = 100.0
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    axis_label: str,
+    colour: str,
+    scale_max: float = 100.0,
+    heading: str | None = None,
 ) -> Markup:
-    """Horizontal bars with category labels, value labels and a labelled 0-max axis."""
+    """Horizontal bars with category labels, value labels and a labelled 0-max axis.
+
+    ``heading`` is drawn above the bars, so panels of a grouped figure say which group they show.
+    """
     plot_w = WIDTH - LABEL_W - 60
-    height = ROW_H * len(bars) + 50
+    top = 30 if heading else 10
+    height = ROW_H * len(bars) + 40 + top
     out = [_open(title, height)]
+    if heading:
+        out.append(
+            f'<text x="0" y="16" font-size="{FONT + 1}" font-weight="bold" fill="{colour}">'
+            f"{escape(heading)}</text>"
+        )
     for i, bar in enumerate(bars):
-        y = 10 + i * ROW_H
+        y = top + i * ROW_H
         length = 0.0 if bar.value is None else max(0.0, bar.value) / scale_max * plot_w
         out.append(
             f'<text x="{LABEL_W - 6}" y="{y + BAR_H - 3}" text-anchor="end" font-size="{FONT}">'
@@ -64,7 +80,7 @@ def bar_chart(
             f'<text x="{LABEL_W + length + 4:.1f}" y="{y + BAR_H - 3}" font-size="{FONT}">'
             f"{escape(bar.text)}</text>"
         )
-    axis_y = 10 + len(bars) * ROW_H + 4
+    axis_y = top + len(bars) * ROW_H + 4
     out.append(_axis(axis_y, plot_w, scale_max, axis_label))
     out.append("</svg>")
     return Markup("".join(out))

@@ -158,14 +158,20 @@ def _chart(t: TableSpec, shown: pl.DataFrame, labels: Mapping[str | None, str]) 
     parts = []
     for g in groups:
         key = g["group"][0]
-        title = t.title + (f" — {labels.get(key, key)}" if key else "")
+        heading = labels.get(key, key) if key else None
+        title = t.title + (f" — {heading}" if heading else "")
         if t.statistic == "ratio":
             bars = [_ratio_bar(r) for r in g.iter_rows(named=True)]
             top = max([b.value for b in bars if b.value is not None] + [1.0])
             axis = "Ratio of solely formal to solely informal interactions"
             parts.append(
                 charts.bar_chart(
-                    bars, title=title, axis_label=axis, colour=charts.colour_for(key), scale_max=top
+                    bars,
+                    title=title,
+                    axis_label=axis,
+                    colour=charts.colour_for(key),
+                    scale_max=top,
+                    heading=heading,
                 )
             )
             continue
@@ -174,7 +180,9 @@ def _chart(t: TableSpec, shown: pl.DataFrame, labels: Mapping[str | None, str]) 
         ]
         axis = "Percentage of base (%)"
         parts.append(
-            charts.bar_chart(bars, title=title, axis_label=axis, colour=charts.colour_for(key))
+            charts.bar_chart(
+                bars, title=title, axis_label=axis, colour=charts.colour_for(key), heading=heading
+            )
         )
     return Markup("").join(parts)
 
