@@ -48,6 +48,12 @@ class Model:
     # Split of the agree net into strongly agree, and of the disagree net into strongly disagree.
     strongly_agree_share: tuple[float, float] = (0.30, 0.45)
     strongly_disagree_share: float = 0.25
+    # 5.16 quotes a formal:informal ratio for training ("six times more likely to be informal"),
+    # which Figure 5-3 has no row (and so no n) for. This many interactions have training as their
+    # only top-three purpose, split to give the quoted ratio (1 formal, 6 informal, 3 combination):
+    # the smallest n at which tables do not suppress the row (suppress_base 10). They are outside
+    # 5.15's base, which counts only Figure 5-3's nine purposes.
+    quoted_ratio_singles: int = 10
     # Iterations of the swap search that fits formality by purpose and by role/tenure.
     swap_iterations: int = 200_000
 
@@ -240,6 +246,8 @@ class Allocator:
     def loop_followups(self) -> None:
         ratio_t = self.target("arrangement", None, "ratio")
         singles_n = {row: v.base or 0 for row, v in ratio_t.ratios().items()}
+        quoted = self._quoted_pairs(set(singles_n))
+        singles_n |= {p: sum(fic) for p, fic in quoted.items()}
         interactions = {
             g: [r for r in self.people if r.answers.get(f"interacted_{g}") == "yes"]
             for g in self.items
@@ -249,7 +257,17 @@ class Allocator:
         for g in self.items:
             self._top3_and_purposes(g, interactions[g], top3[g], singles[g])
             self._met_purposes(f"met_purposes_{g}", interactions[g], self.target("met_purposes", g))
-        self._arrangements(interactions, ratio_t)
+        self._arrangements(interactions, ratio_t, quoted)
+
+    def _quoted_pairs(self, charted: set[str]) -> dict[str, tuple[int, int, int]]:
+        """(formal, informal, combination) for purposes whose ratio is quoted only in the text
+        (5.16's training): ``Model.quoted_ratio_singles`` interactions, f/i giving the quoted ratio."""
+        n = self.model.quoted_ratio_singles
+        out: dict[str, tuple[int, int, int]] = {}
+        for v in self.published.values():
+            if v.figure_id == "text-5.16" and v.ratio is not None and v.row not in charted:
+                out[v.row] = _ratio_options(n, Fraction(str(v.ratio)))[0]
+        return out
 
     def _top3_counts(self, group: str, m: int, *, allied: bool = False) -> dict[str, int]:
         q = "allied_top3" if allied else "top3"
@@ -390,8 +408,13 @@ class Allocator:
         self.give_single(people, key, codes)
 
     # ------------------------------------------------------------------ formality
-    def _arrangements(self, interactions: dict[str, list[Respondent]], ratio_t: Target) -> None:
-        """5-2 counts per sector, then swaps inside a sector to fit 5-3, 5.15 and 5.13."""
+    def _arrangements(
+        self,
+        interactions: dict[str, list[Respondent]],
+        ratio_t: Target,
+        quoted: dict[str, tuple[int, int, int]],
+    ) -> None:
+        """5-2 counts per sector, then swaps inside a sector to fit 5-3, 5.15, 5.16 and 5.13."""
         cells: list[tuple[int, str]] = []  # (respondent index, item)
         value: dict[tuple[int, str], str] = {}
         for g in self.items:
@@ -403,13 +426,18 @@ class Allocator:
             for r, c in zip(people, codes, strict=True):
                 cells.append((r.index, g))
                 value[(r.index, g)] = c
-        goals = self._formality_goals(cells, ratio_t)
+        goals = self._formality_goals(cells, ratio_t, quoted)
         self._swap_search(cells, value, goals)
         by_index = {r.index: r for r in self.people}
         for (i, g), c in value.items():
             by_index[i].answers[f"arrangement_{g}"] = c
 
-    def _formality_goals(self, cells: list[tuple[int, str]], ratio_t: Target) -> dict[str, int]:
+    def _formality_goals(
+        self,
+        cells: list[tuple[int, str]],
+        ratio_t: Target,
+        quoted: dict[str, tuple[int, int, int]],
+    ) -> dict[str, int]:
         by_index = {r.index: r for r in self.people}
         goals: dict[str, int] = {}
         for row in ("practitioner", "leader"):
@@ -421,7 +449,7 @@ class Allocator:
                 and by_index[i].answers.get("tenure") == "over_5"
             )
             goals[f"group:{row}"] = solve_counts({"x": v.pct or 0}, size)["x"]
-        pairs = self._ratio_pairs(ratio_t)
+        pairs = self._ratio_pairs(ratio_t) | quoted
         for p, (f, i, c) in pairs.items():
             goals[f"formal:{p}"], goals[f"informal:{p}"], goals[f"combination:{p}"] = f, i, c
         return goals

@@ -109,10 +109,11 @@ class Computed:
 
 
 class Calculator:
-    def __init__(self, spec: Questionnaire, survey: Survey) -> None:
+    def __init__(self, spec: Questionnaire, survey: Survey, charted: frozenset[str] = frozenset()) -> None:
         self.spec = spec
         self.s = survey
         self.items = [i.code for i in spec.model.loops["youth_sectors"].items]
+        self.charted = charted  # Figure 5-3's purposes: 5.15's base counts only these
 
     def people(self, question: str) -> list[Resp]:
         route = self.spec.question(question).route
@@ -133,11 +134,13 @@ class Calculator:
                 if r.get(f"interacted_{g}") == "yes"]  # fmt: skip
 
     def singles(self, purpose: str | None = None) -> list[str]:
-        """Arrangements of interactions whose top three is exactly one purpose (Figure 5-3 unit)."""
+        """Arrangements of interactions whose top three is exactly one purpose (Figure 5-3 unit):
+        that purpose, or with none given any of Figure 5-3's purposes (5.15)."""
         out = []
+        wanted = {purpose} if purpose is not None else self.charted
         for r, g in self.interactions():
             top = r.get(f"top3_{g}")
-            if isinstance(top, set) and len(top) == 1 and (purpose is None or purpose in top):
+            if isinstance(top, set) and len(top) == 1 and top <= wanted:
                 out.append(str(r.get(f"arrangement_{g}")))
         return out
 
@@ -238,8 +241,10 @@ def _pct_ok(v: PublishedValue, share: Fraction) -> bool:
 
 def check(path: Path, survey: str = "interactions_2025") -> list[tuple[PublishedValue, str, bool]]:
     spec = load_questionnaire(survey)
-    calc = Calculator(spec, clean(path, spec))
-    return [(v, *judge(v, calc.special(v))) for v in load_published(survey).values()]
+    published = load_published(survey)
+    charted = frozenset(v.row for v in published.values() if v.figure_id == "figure-5-3")
+    calc = Calculator(spec, clean(path, spec), charted)
+    return [(v, *judge(v, calc.special(v))) for v in published.values()]
 
 
 def run_check(path: Path) -> int:
