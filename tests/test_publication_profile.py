@@ -1,0 +1,84 @@
+"""Requirement 15: the publication profile suppresses the same cells in CSV, XLSX and HTML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from markupsafe import escape
+from openpyxl import load_workbook
+
+from pipeline.paths import REFERENCE_DATA
+from pipeline.runner import run_survey
+
+EXPORT = REFERENCE_DATA / "interactions_2025_export.csv"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    return run_survey(
+        EXPORT,
+        "interactions_2025",
+        tmp_path_factory.mktemp("pub"),
+        profile="publication",
+        suggest=False,
+    )
+
+
+def _suppressed_rows(csv: Path) -> list[tuple[str, str]]:
+    t = pl.read_csv(csv, infer_schema=False)
+    hidden = t.filter(pl.col("n") == "[c]")
+    return [(g or "", label) for g, label in hidden.select("group", "row_label").iter_rows()]
+
+
+def _section(report: str, table_id: str) -> str:
+    start = report.index(f'id="{table_id}"')
+    end = report.find("<section", start + 1)
+    return report[start : end if end > 0 else len(report)]
+
+
+def test_small_counts_are_suppressed_in_csv(published):
+    f1 = pl.read_csv(published / "tables" / "table-F-1.csv", infer_schema=False)
+    shown = dict(zip(f1["row"], f1["n"], strict=True))
+    assert shown["social_care"] == "[c]" and shown["housing"] == "[c]"  # 1 and 2 respondents
+    assert shown["youth"] == "252" and shown["healthcare"] == "10"  # 10 is not suppressed
+
+
+def test_every_suppressed_cell_is_suppressed_in_xlsx_and_html_too(published):
+    report = (published / "report.html").read_text()
+    wb = load_workbook(published / "tables.xlsx")
+    xlsx_text = {ws.title: [[c.value for c in r] for r in ws.iter_rows()] for ws in wb}
+    checked = 0
+    for csv in sorted((published / "tables").glob("*.csv")):
+        table_id = csv.stem
+        rows = _suppressed_rows(csv)
+        if not rows:
+            continue
+        section = _section(report, table_id)
+        sheet = next(v for k, v in xlsx_text.items() if k.startswith(table_id[:25]))
+        for _group, label in rows:
+            cell = str(escape(label))
+            assert re.search(rf"<td>{re.escape(cell)}</td><td class=\"num\">\[c\]</td>", section), (
+                table_id,
+                label,
+            )
+            assert any(label in r and "[c]" in r for r in sheet), (table_id, label)
+            checked += 1
+    assert checked >= 10
+
+
+def test_suppressed_percentages_do_not_leak_through_chart_labels(published):
+    report = (published / "report.html").read_text()
+    section = _section(report, "table-F-1")
+    svg = section[section.index("<svg") : section.index("</svg>")]
+    # social care is 1 of 296 (0.3%, shown as 0%): the chart must not print a value for it
+    assert not re.search(
+        r"Social care including children and social services</text>.{0,200}?>0%<", svg
+    )
+
+
+def test_the_report_says_which_profile_it_is(published):
+    assert "Publication profile" in (published / "report.html").read_text()
+    assert "Publication profile" in (published / "report.md").read_text()
