@@ -7,6 +7,8 @@ only the report files and a failed render leaves the previous report intact.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import shutil
 from collections.abc import Iterable
@@ -20,6 +22,7 @@ from pipeline.errors import InputError
 from pipeline.joq import report as rep
 from pipeline.joq import store, trends
 from pipeline.joq.runner import Session, stored_agreement
+from pipeline.manifest import build_manifest
 from pipeline.paths import TEMPLATES
 from pipeline.safety.atomic import atomic_write_text, staged_dir
 from pipeline.safety.export import write_csv
@@ -27,7 +30,7 @@ from pipeline.safety.html import csp_meta, make_environment, style_blocks
 from pipeline.safety.redact import Redactor
 from pipeline.timeutil import generation_stamp
 
-REPORT_FILES = ("report.html", "report.md", "tables")
+REPORT_FILES = ("report.html", "report.md", "tables", "manifest.json")
 
 
 def f2(value: object) -> str:
@@ -95,8 +98,31 @@ def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[di
     return ctx, tables
 
 
+def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ()) -> dict:
+    """Provenance of the month report (requirement 18): the export's SHA-256, the frame version and
+    file hash, the embedding model id and weights hash, the coding run, seeds and thresholds, plus
+    package versions, git commit and generation time (``build_manifest``). Deny-list names are
+    counted, never written."""
+    frame_file = s.frames_dir / f"{month}.yaml"
+    model_id = str(ctx["model_id"])
+    return build_manifest(
+        stage="joq-month-report", month=month,
+        input={"file": ctx["source_file"], "sha256": ctx["source_sha256"],
+               "rows": ctx["n_rows"], "synthetic": ctx["synthetic"]},
+        frame={"version": ctx["frame_version"], "status": ctx["frame_status"],
+               "sha256": hashlib.sha256(frame_file.read_bytes()).hexdigest()
+               if frame_file.is_file() else ""},
+        model={"id": model_id,
+               "weights_sha256": model_id.split("@sha256:", 1)[1] if "@sha256:" in model_id
+               else "none (no weights: hashing embedder)"},
+        run_id=ctx["run_id"], seeds=ctx["seeds"], thresholds=ctx["thresholds"],
+        redaction_names=len({n for n in names if n.strip()}))
+
+
 def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Path:
+    names = list(names)
     ctx, tables = month_context(s, month, names)
+    manifest = month_manifest(s, month, ctx, names)
     html = render_html("joq_month.html.j2", ctx)
     md = environment().get_template("joq_month.md.j2").render(**ctx)
     final = s.month_dir(month)
@@ -107,6 +133,8 @@ def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Pat
                     (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp / p.name)
         atomic_write_text(tmp / "report.html", html)
         atomic_write_text(tmp / "report.md", md)
+        atomic_write_text(tmp / "manifest.json",
+                          json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         for table_id, df in tables.items():
             write_csv(df, tmp / "tables" / f"{table_id}.csv")
     return final / "report.html"
