@@ -56,6 +56,7 @@ bench: $(STAMP) ## Run the benchmarks (not part of make test) and write benchmar
 	$(PY) -m benchmarks.run
 
 fuzz: $(STAMP) ## Fuzz the ingest for FUZZ_SECONDS (default 60) and report inputs tried
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[fuzz]'
 	$(PY) -m tests.fuzz_ingest --seconds $${FUZZ_SECONDS:-60}
 
 clean: ## Remove generated outputs (keeps .venv)
