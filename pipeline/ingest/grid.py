@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,14 +98,24 @@ def _read_csv(text: str, path: Path, encoding: str) -> Grid:
 
 
 def _read_xlsx(raw: bytes, path: Path, sheet: str | None) -> Grid:
+    """Read one sheet. A damaged workbook can fail anywhere inside openpyxl, zipfile or zlib,
+    with many exception types; all of them mean the same thing to the user."""
+    try:
+        return _read_xlsx_sheet(raw, path, sheet)
+    except InputError:
+        raise
+    except Exception as err:  # corrupt XLSX: openpyxl, zipfile, zlib and XML parser errors
+        raise InputError(
+            f"not a readable XLSX workbook ({type(err).__name__})",
+            file=path,
+            fix="open it in Excel and save a fresh copy, or export again from the survey tool",
+        ) from None
+
+
+def _read_xlsx_sheet(raw: bytes, path: Path, sheet: str | None) -> Grid:
     from openpyxl import load_workbook  # deferred: only XLSX needs it
 
-    try:
-        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
-        raise InputError(
-            f"not a readable XLSX workbook ({type(err).__name__})", file=path
-        ) from None
+    wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     names = wb.sheetnames
     if sheet is not None:
         if sheet not in names:
