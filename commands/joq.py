@@ -36,11 +36,27 @@ DryRun = Annotated[
     ),
 ]
 
+Device = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        help="Where the embedding model runs: cpu, cuda or auto (cuda when available).",
+    ),
+]
 
-def _session(db: Path, out: Path = DEFAULT_OUT, frames: Path | None = None, dry_run: bool = False):
+
+def _session(
+    db: Path,
+    out: Path = DEFAULT_OUT,
+    frames: Path | None = None,
+    dry_run: bool = False,
+    device: str = "cpu",
+):
     from pipeline.joq.runner import open_session
 
-    return open_session(db, out, frames, dry_run=dry_run)
+    if device not in ("cpu", "cuda", "auto"):
+        raise InputError(f"unknown device '{device}'", fix="use --device cpu, cuda or auto")
+    return open_session(db, out, frames, dry_run=dry_run, device=device)  # type: ignore[arg-type]
 
 
 @app.command("import")
@@ -83,6 +99,7 @@ def discover(
     out: Out = DEFAULT_OUT,
     frames: Frames = None,
     dry_run: DryRun = False,
+    device: Device = "cpu",
 ) -> None:
     """Draw a sample, group it and write a draft frame and saturation curve to edit.
 
@@ -90,7 +107,7 @@ def discover(
     """
     from pipeline.joq.runner import run_discover
 
-    s = _session(db, out, frames, dry_run)
+    s = _session(db, out, frames, dry_run, device)
     d = run_discover(s, month, sample, seed, stratify)
     typer.echo(f"sample of {d.sample.height} (seed {seed}); {d.groups.height} groups")
     typer.echo(d.saturation.write_csv())
@@ -122,6 +139,7 @@ def code(
     out: Out = DEFAULT_OUT,
     frames: Frames = None,
     dry_run: DryRun = False,
+    device: Device = "cpu",
 ) -> None:
     """Apply the month's frame to every usable answer; human decisions win.
 
@@ -129,7 +147,7 @@ def code(
     """
     from pipeline.joq.runner import run_code
 
-    s = _session(db, out, frames, dry_run)
+    s = _session(db, out, frames, dry_run, device)
     run = run_code(s, month, _parse_thresholds(threshold or []))
     n_other = run.machine.filter(run.machine["code_id"] == "other").height
     typer.echo(
@@ -215,6 +233,7 @@ def report(
     out: Out = DEFAULT_OUT,
     frames: Frames = None,
     dry_run: DryRun = False,
+    device: Device = "cpu",
 ) -> None:
     """Write the month report (HTML, Markdown, tidy tables).
 
@@ -223,7 +242,7 @@ def report(
     from pipeline.joq.publish import write_month_report
 
     deny = names.read_text(encoding="utf-8").splitlines() if names else []
-    s = _session(db, out, frames, dry_run)
+    s = _session(db, out, frames, dry_run, device)
     typer.echo(f"wrote {write_month_report(s, month, [n for n in deny if n.strip()])}")
 
 

@@ -42,13 +42,21 @@ class Ingested:
         return self.frame.height
 
 
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def read_export(
     path: Path, spec: Questionnaire, *, key: bytes | None = None, sheet: str | None = None
 ) -> Ingested:
     path = Path(path)
     grid = read_grid(path, sheet)
     layout, header_rows = detect_layout(grid)
-    if len(grid.rows) <= header_rows:
+    if grid.height <= header_rows:
         raise InputError(
             f"the file has header row(s) but no responses ({layout} layout)",
             file=path,
@@ -74,7 +82,7 @@ def read_export(
     return Ingested(
         frame=frame,
         path=path,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=_file_sha256(path),
         encoding=grid.encoding,
         layout=layout,
         header_rows=header_rows,

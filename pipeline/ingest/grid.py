@@ -6,10 +6,14 @@ Nothing here knows about questions. Every failure is an ``InputError`` naming th
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+import polars as pl
 
 from pipeline.errors import InputError
 
@@ -19,7 +23,12 @@ XLSX_MAGIC = b"PK\x03\x04"
 
 @dataclass(frozen=True)
 class Grid:
-    """The file's cells as strings. ``rows[i]`` is spreadsheet row ``i + 1``."""
+    """The file's cells as strings. ``rows[i]`` is spreadsheet row ``i + 1``.
+
+    A plain, well-formed CSV is parsed by polars instead (``fast_grid``): then ``table`` holds every
+    record as one String column per grid column and ``rows`` only the first three (the header
+    candidates). Use ``height`` and ``column`` to read cells either way.
+    """
 
     path: Path
     rows: list[list[str]]
@@ -27,10 +36,27 @@ class Grid:
     sheet: str | None = None
     blank_rows: list[int] = field(default_factory=list)  # 1-based rows that were entirely empty
     numbers: list[int] | None = None  # original 1-based row number of each kept row
+    table: pl.DataFrame | None = None  # fast path: every record (no blank rows, all full width)
 
     def number(self, index: int) -> int:
         """Spreadsheet row number of ``rows[index]``."""
         return self.numbers[index] if self.numbers else index + 1
+
+    @property
+    def height(self) -> int:
+        return self.table.height if self.table is not None else len(self.rows)
+
+    def column(self, j: int, start: int) -> pl.Series:
+        """Cells of 0-based grid column ``j`` from record ``start`` on, as strings (never null)."""
+        if self.table is not None:
+            return self.table.to_series(j).slice(start).fill_null("")
+        return pl.Series([r[j] for r in self.rows[start:]], dtype=pl.String)
+
+    def row_numbers(self, start: int) -> pl.Series:
+        """Spreadsheet row numbers of the records from ``start`` on."""
+        if self.numbers is None:
+            return pl.int_range(start + 1, self.height + 1, eager=True, dtype=pl.Int64)
+        return pl.Series(self.numbers[start:], dtype=pl.Int64)
 
 
 def decode(raw: bytes, path: Path) -> tuple[str, str]:
@@ -79,6 +105,9 @@ def read_grid(path: Path, sheet: str | None = None) -> Grid:
                 file=path,
                 fix="export as CSV or XLSX; UTF-16 'Unicode text' exports are not supported",
             )
+        grid = fast_grid(raw, path)
+        if grid is not None:
+            return grid  # already checked: rectangular, no blank rows, at least two columns
         text, encoding = decode(raw, path)
         grid = _read_csv(text, path, encoding)
     _check_shape(grid)
@@ -95,6 +124,112 @@ def _read_csv(text: str, path: Path, encoding: str) -> Grid:
             fix="check for an unclosed quote in an open-text answer and re-export",
         ) from None
     return _drop_blank(Grid(path, records, encoding))
+
+
+def fast_grid(raw: bytes, path: Path) -> Grid | None:
+    """Parse with polars when the file is plain, well-formed CSV; else None (the csv-module path,
+    which gives the exact messages for ragged, blank or malformed rows, takes over).
+
+    "Plain" is checked on the bytes first (``_plain_records``): every quote opens or closes a
+    field, every record has the header's number of fields, no record is blank, no lone CR, no NUL.
+    Then polars' records are the csv module's, cell for cell (an empty cell is "" either way).
+    """
+    if raw.startswith(BOM):
+        body, encoding = raw[len(BOM) :], "utf-8-sig"
+    else:
+        body, encoding = raw, "utf-8"
+    if not _valid_utf8(body):
+        if encoding == "utf-8-sig":
+            return None
+        try:
+            body, encoding = raw.decode("cp1252").encode("utf-8"), "cp1252"
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in body or body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    n = _plain_records(body)
+    if n is None:
+        return None
+    try:
+        table = pl.read_csv(
+            io.BytesIO(body), has_header=False, infer_schema=False, truncate_ragged_lines=False
+        )
+    except Exception:  # any polars parse failure: the csv-module path decides
+        return None
+    if table.height != n or table.width < 2:
+        return None
+    head = [["" if v is None else v for v in row] for row in table.head(3).iter_rows()]
+    return Grid(path, head, encoding, table=table)
+
+
+def _valid_utf8(body: bytes, chunk: int = 1 << 24) -> bool:
+    """UTF-8 check without building the (large) decoded string."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(body), chunk):
+            dec.decode(body[start : start + chunk])
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_OPEN_AFTER = np.array([ord(","), ord("\n"), ord('"')], dtype=np.uint8)
+_CLOSE_BEFORE = np.array([ord(","), ord("\r"), ord("\n"), ord('"')], dtype=np.uint8)
+
+
+def _plain_records(body: bytes, chunk: int = 1 << 24) -> int | None:
+    """Number of records when every record has the first record's field count, no record is
+    blank (only commas, quotes, whitespace or non-ASCII bytes) and quoting is RFC 4180 (a quote
+    opens a field or closes one); else None.
+
+    Vectorised over the bytes in chunks: quote parity by XOR-accumulate, then commas and newlines
+    outside quotes delimit fields and records.
+    """
+    size = len(body)
+    whole = np.frombuffer(body, dtype=np.uint8)
+    parity, width, records = 0, None, 0
+    commas, significant = 0, False  # of the record in progress, carried across chunks
+    for start in range(0, size, chunk):
+        a = whole[start : start + chunk]
+        q = a == ord('"')
+        par = np.bitwise_xor.accumulate(q.view(np.uint8)) ^ np.uint8(parity)
+        at = np.flatnonzero(q) + start  # quote positions in the whole body
+        opening = par[at - start] == 1
+        prev = np.where(at > 0, whole[np.maximum(at - 1, 0)], ord("\n"))
+        nxt = np.where(at + 1 < size, whole[np.minimum(at + 1, size - 1)], ord("\n"))
+        if not np.isin(prev[opening], _OPEN_AFTER).all():
+            return None
+        if not np.isin(nxt[~opening], _CLOSE_BEFORE).all():
+            return None
+        outside = par == 0
+        comma_at = np.flatnonzero((a == ord(",")) & outside)
+        ends = np.flatnonzero((a == ord("\n")) & outside)
+        sig = (a > 32) & (a < 128) & (a != ord('"')) & (a != ord(","))
+        if ends.size:
+            per_c = np.diff(np.searchsorted(comma_at, ends), prepend=0)
+            per_c[0] += commas
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            per_g = np.logical_or.reduceat(sig[: ends[-1] + 1], starts)
+            per_g[0] |= significant
+            width = int(per_c[0]) if width is None else width
+            if (per_c != width).any() or not per_g.all():
+                return None
+            records += ends.size
+            commas = int(comma_at.size - np.searchsorted(comma_at, ends[-1]))
+            significant = bool(sig[ends[-1] + 1 :].any())
+        else:
+            commas += int(comma_at.size)
+            significant = significant or bool(sig.any())
+        parity = int(par[-1])
+    if parity:
+        return None  # an unclosed quote
+    if body and body[-1] != ord("\n"):  # a last record without a final newline
+        width = commas if width is None else width
+        if commas != width or not significant:
+            return None
+        records += 1
+    return records if records else None
 
 
 def _read_xlsx(raw: bytes, path: Path, sheet: str | None) -> Grid:

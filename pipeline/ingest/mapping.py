@@ -27,6 +27,7 @@ IDENTIFYING = re.compile(
 NAME_HEADERS = re.compile(r"(first|last|full)? ?name$")
 META = ("respondent_id", "collector_id", "started", "ended")
 TRUTHY = {"1", "true", "yes", "y", "x", "checked", "selected"}
+PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())  # what str.strip() strips
 
 
 @dataclass(frozen=True)
@@ -175,25 +176,22 @@ def _report_missing(spec: Questionnaire, found: dict[str, int], problems: Proble
 
 def to_frame(grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire) -> pl.DataFrame:
     """Cells -> typed, coded columns. Option labels become codes; unknown values are errors."""
-    data = grid.rows[header_rows:]
-    n = len(data)
-    cols: dict[str, pl.Series] = {
-        "_row": pl.Series("_row", [grid.number(header_rows + i) for i in range(n)], dtype=pl.Int64)
-    }
+    cols: dict[str, pl.Series] = {"_row": grid.row_numbers(header_rows).alias("_row")}
     for key, j in mapping.meta.items():
-        cols[f"_{key}"] = pl.Series([r[j].strip() or None for r in data], dtype=pl.String)
-    raw = {
-        name: pl.Series(name, [r[j] for r in data], dtype=pl.String)
-        for name, j in mapping.spec_columns.items()
-    }
+        s = grid.column(j, header_rows).str.strip_chars(PY_WHITESPACE)
+        cols[f"_{key}"] = s.set(s == "", None).alias(f"_{key}")
     problems = Problems()
     for col in spec.columns:
-        cols[col.name] = _convert(
-            raw[col.name], col, grid, header_rows, mapping.spec_columns[col.name], problems
-        )
+        j = mapping.spec_columns[col.name]
+        cols[col.name] = _convert(grid.column(j, header_rows), col, grid, header_rows, j, problems)
     problems.raise_if_any(InputError, "values outside the questionnaire's options", file=grid.path)
     frame = pl.DataFrame(cols)
     return _null_unanswered_multis(frame, spec)
+
+
+def _normed(s: pl.Series) -> dict[str, str]:
+    """``norm`` of each distinct value: a few hundred Python calls however many rows there are."""
+    return {v: norm(v) for v in s.unique().drop_nulls().to_list()}
 
 
 def _convert(
@@ -204,24 +202,24 @@ def _convert(
     if col.kind == "option":
         label = norm(col.option.label)  # type: ignore[union-attr]
         accepted = {label, *(norm(a) for a in col.option.aliases)} | TRUTHY  # type: ignore[union-attr]
-        normed = s.map_elements(norm, return_dtype=pl.String)
-        ok = blank | normed.is_in(list(accepted))
+        good = [v for v, n in _normed(s).items() if n in accepted]
+        ok = blank | s.is_in(good)
         _bad_values(s, ok, col, grid, header_rows, j, problems, [col.option.label])  # type: ignore[union-attr]
-        return pl.Series(col.name, ~blank, dtype=pl.Boolean)
+        return (~blank).alias(col.name)
     if col.kind == "value" and col.instance.options:
         lookup = {}
         for o in col.instance.options:
             lookup[norm(o.label)] = o.code
             lookup.update({norm(a): o.code for a in o.aliases})
             lookup[norm(o.code)] = o.code
-        normed = s.map_elements(norm, return_dtype=pl.String)
-        ok = blank | normed.is_in(list(lookup))
+        codes = {v: lookup[n] for v, n in _normed(s).items() if n in lookup}
+        ok = blank | s.is_in(list(codes))
         _bad_values(
             s, ok, col, grid, header_rows, j, problems, [o.label for o in col.instance.options]
         )
-        coded = normed.replace_strict(lookup, default=None, return_dtype=pl.String)
-        return pl.Series(col.name, coded.to_list(), dtype=pl.String).set(blank, None)
-    return pl.Series(col.name, s.to_list(), dtype=pl.String).set(blank, None)
+        coded = s.replace_strict(codes, default=None, return_dtype=pl.String)
+        return coded.set(blank, None).alias(col.name)
+    return s.set(blank, None).alias(col.name)
 
 
 def _bad_values(
@@ -269,7 +267,8 @@ def _null_unanswered_multis(frame: pl.DataFrame, spec: Questionnaire) -> pl.Data
 
 def deny_list(grid: Grid, header_rows: int, mapping: Mapping) -> list[str]:
     """Names typed into the export's own name columns, for redacting quotes. Kept in memory only."""
-    found = {
-        r[j].strip() for r in grid.rows[header_rows:] for j in mapping.name_columns if r[j].strip()
-    }
+    found: set[str] = set()
+    for j in mapping.name_columns:
+        cells = grid.column(j, header_rows).str.strip_chars(PY_WHITESPACE).unique().to_list()
+        found.update(c for c in cells if c)
     return sorted(found)

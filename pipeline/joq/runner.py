@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -56,8 +57,9 @@ class Session:
 
 
 def open_session(db: Path, out: Path = DEFAULT_OUT, frames_dir: Path | None = None,
-                 embedder: Embedder | None = None, dry_run: bool = False) -> Session:
-    emb = embedder or (HashingEmbedder() if dry_run else SentenceTransformerEmbedder())
+                 embedder: Embedder | None = None, dry_run: bool = False,
+                 device: Literal["cpu", "cuda", "auto"] = "cpu") -> Session:
+    emb = embedder or (HashingEmbedder() if dry_run else SentenceTransformerEmbedder(device=device))
     return Session(store.connect(db), emb, out, frames_dir or CODING_FRAMES / "joq")
 
 
