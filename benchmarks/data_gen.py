@@ -10,11 +10,12 @@ so texts differ and the embedding cache cannot shortcut them.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import random
 from pathlib import Path
+
+from pipeline.hashing import file_sha256
 
 REF = Path("data/reference/interactions_2025_export.csv")
 JOQ_REF = Path("data/reference/joq/2025-01_export.csv")
@@ -46,11 +47,7 @@ def _cached(path: Path, params: dict) -> bool:
 
 
 def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 24), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def _mark(path: Path, params: dict) -> None:

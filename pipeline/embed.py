@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 
 from pipeline.errors import InputError
+from pipeline.hashing import file_sha256
 
 MODEL_ENV = "JOINEDUP_EMBEDDING_MODEL"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
@@ -51,11 +52,8 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 @cache
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """Cached: the weights are hashed once per process, not once per embedder."""
+    return file_sha256(path)
 
 
 def default_model_path() -> Path:

@@ -8,13 +8,13 @@ pseudonyms.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.errors import InputError
+from pipeline.hashing import file_sha256
 from pipeline.ingest.grid import read_grid
 from pipeline.ingest.layout import Layout, detect_layout, headers
 from pipeline.ingest.mapping import deny_list, map_columns, to_frame
@@ -40,14 +40,6 @@ class Ingested:
     @property
     def raw_rows(self) -> int:
         return self.frame.height
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 24), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_export(
@@ -82,7 +74,7 @@ def read_export(
     return Ingested(
         frame=frame,
         path=path,
-        sha256=_file_sha256(path),
+        sha256=file_sha256(path),
         encoding=grid.encoding,
         layout=layout,
         header_rows=header_rows,

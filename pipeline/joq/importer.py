@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import hashlib
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -21,6 +20,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import InputError, Problems
+from pipeline.hashing import file_sha256
 from pipeline.joq import store
 from pipeline.joq.frames import Sector
 from pipeline.paths import REFERENCE_DATA
@@ -219,10 +219,6 @@ def parse_export(path: Path, month: str, sectors: Sequence[Sector] = (),
     }, schema_overrides={"sectors": pl.List(pl.String), "row_number": pl.Int32,
                          "nonanswer": pl.String})
     return df, synthetic
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def listed_synthetic(sha: str, listing: Path | None = None) -> bool:

@@ -7,7 +7,6 @@ only the report files and a failed render leaves the previous report intact.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
@@ -19,6 +18,7 @@ import polars as pl
 from markupsafe import Markup
 
 from pipeline.errors import InputError
+from pipeline.hashing import file_sha256
 from pipeline.joq import report as rep
 from pipeline.joq import store, trends
 from pipeline.joq.runner import Session, stored_agreement
@@ -110,7 +110,7 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
         input={"file": ctx["source_file"], "sha256": ctx["source_sha256"],
                "rows": ctx["n_rows"], "synthetic": ctx["synthetic"]},
         frame={"version": ctx["frame_version"], "status": ctx["frame_status"],
-               "sha256": hashlib.sha256(frame_file.read_bytes()).hexdigest()
+               "sha256": file_sha256(frame_file)
                if frame_file.is_file() else ""},
         model={"id": model_id,
                "weights_sha256": model_id.split("@sha256:", 1)[1] if "@sha256:" in model_id
