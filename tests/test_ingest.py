@@ -231,3 +231,37 @@ def test_corrupted_xlsx_is_our_error_not_a_zlib_traceback(tmp_path):
         p.write_bytes(bytes(bad))
         with contextlib.suppress(JoinedupError):
             _read(p)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Cut files above 600 bytes into row chunks, as files above 128 MB are."""
+    from pipeline.ingest import grid
+
+    monkeypatch.setattr(grid, "CHUNK_BYTES", 600)
+
+
+def test_a_large_file_read_in_row_chunks_gives_the_same_frame(tmp_path, small_chunks):
+    from pipeline.ingest import grid
+
+    people = [sf.youth(i) for i in range(1, 30)] + [sf.allied(30), sf.partial()]
+    p = sf.surveymonkey_csv(tmp_path / "big.csv", people)
+    chunked = _read(p)
+    assert len(grid.read_grid(p).parts) > 3
+    grid.CHUNK_BYTES = 1 << 27
+    whole = _read(p)
+    assert grid.read_grid(p).parts == ()
+    assert chunked.frame.equals(whole.frame)
+    assert chunked.frame["_row"].to_list() == list(range(3, 3 + len(people)))
+    assert chunked.names == whole.names and chunked.sha256 == whole.sha256
+
+
+def test_unknown_values_in_later_chunks_name_their_rows_and_count_the_rest(tmp_path, small_chunks):
+    people = [sf.youth(i) for i in range(1, 40)]
+    p = sf.surveymonkey_csv(tmp_path / "big.csv", people)
+    p.write_bytes(p.read_bytes().replace(b"10 to 49 employees", b"Loads"))
+    with pytest.raises(InputError) as err:
+        _read(p)
+    probs = err.value.problems
+    assert [x.row for x in probs[:5]] == [3, 4, 5, 6, 7]
+    assert "... and 34 more unknown value(s) in question 'employees'" in probs[5].message

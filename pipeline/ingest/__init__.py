@@ -17,7 +17,7 @@ from pipeline.errors import InputError
 from pipeline.hashing import file_sha256
 from pipeline.ingest.grid import read_grid
 from pipeline.ingest.layout import Layout, detect_layout, headers
-from pipeline.ingest.mapping import deny_list, map_columns, to_frame
+from pipeline.ingest.mapping import map_columns, to_frame
 from pipeline.safety.pseudonym import load_key, pseudonymise
 from pipeline.spec.questionnaire import Questionnaire
 
@@ -55,7 +55,7 @@ def read_export(
             fix="export again after responses have been collected, or check the filter used",
         )
     mapping = map_columns(grid, headers(grid, layout), layout, spec)
-    frame = to_frame(grid, header_rows, mapping, spec)
+    frame, names = to_frame(grid, header_rows, mapping, spec)
     notes = []
     if "_respondent_id" not in frame.columns:
         notes.append("no respondent id column: the row number stands in for it")
@@ -81,5 +81,5 @@ def read_export(
         dropped_columns=mapping.dropped,
         blank_rows=grid.blank_rows,
         notes=notes,
-        names=deny_list(grid, header_rows, mapping),
+        names=names,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from pipeline.errors import InputError
 
 BOM = b"\xef\xbb\xbf"
 XLSX_MAGIC = b"PK\x03\x04"
+_CONTENT = re.compile(rb"[^ \r\n\t]")
 
 
 @dataclass(frozen=True)
@@ -37,25 +40,49 @@ class Grid:
     blank_rows: list[int] = field(default_factory=list)  # 1-based rows that were entirely empty
     numbers: list[int] | None = None  # original 1-based row number of each kept row
     table: pl.DataFrame | None = None  # fast path: every record (no blank rows, all full width)
+    first_row: int = 1  # spreadsheet row of ``table``'s first record (a chunk of a large file)
+    body: bytes | None = field(default=None, repr=False)  # large file: parsed chunk by chunk
+    parts: tuple[tuple[int, int, int], ...] = ()  # (byte start, byte end, first record) per chunk
+    records: int = 0  # large file: number of records
 
     def number(self, index: int) -> int:
         """Spreadsheet row number of ``rows[index]``."""
+        if self.table is not None:
+            return self.first_row + index
         return self.numbers[index] if self.numbers else index + 1
 
     @property
     def height(self) -> int:
+        if self.parts:
+            return self.records
         return self.table.height if self.table is not None else len(self.rows)
 
-    def column(self, j: int, start: int) -> pl.Series:
-        """Cells of 0-based grid column ``j`` from record ``start`` on, as strings (never null)."""
+    def chunks(self, start: int) -> Iterator[tuple[Grid, int]]:
+        """(grid, first record to use) per chunk of rows: the grid itself, or for a large file one
+        parsed chunk at a time, so only one chunk's strings are in memory at once."""
+        if not self.parts:
+            yield self, start
+            return
+        for lo, hi, first in self.parts:
+            table = _parse_part(self.body[lo:hi], self.path)  # type: ignore[index]
+            skip = min(max(start - first, 0), table.height)  # header records in this part
+            yield Grid(self.path, [], self.encoding, table=table, first_row=first + 1), skip
+
+    def column(self, j: int, start: int, fill: bool = True) -> pl.Series:
+        """Cells of 0-based grid column ``j`` from record ``start`` on, as strings; an empty cell
+        is "" (``fill``) or may be null (cheaper, for callers that treat both as blank)."""
+        if self.parts:
+            return pl.concat([g.column(j, s, fill) for g, s in self.chunks(start)])
         if self.table is not None:
-            return self.table.to_series(j).slice(start).fill_null("")
+            col = self.table.to_series(j).slice(start)
+            return col.fill_null("") if fill else col
         return pl.Series([r[j] for r in self.rows[start:]], dtype=pl.String)
 
     def row_numbers(self, start: int) -> pl.Series:
         """Spreadsheet row numbers of the records from ``start`` on."""
         if self.numbers is None:
-            return pl.int_range(start + 1, self.height + 1, eager=True, dtype=pl.Int64)
+            return pl.int_range(self.first_row + start, self.first_row + self.height, eager=True,
+                                dtype=pl.Int64)
         return pl.Series(self.numbers[start:], dtype=pl.Int64)
 
 
@@ -94,7 +121,8 @@ def read_grid(path: Path, sheet: str | None = None) -> Grid:
         raise InputError("file not found", file=path, fix="check the path") from None
     except IsADirectoryError:
         raise InputError("is a directory, not an export file", file=path) from None
-    if not raw.strip(BOM + b" \r\n\t"):
+    # a regex stops at the first non-blank byte; bytes.strip() would copy the whole file
+    if not _CONTENT.search(raw[len(BOM):] if raw.startswith(BOM) else raw):
         raise InputError("the file is empty", file=path, fix="export the survey responses again")
     if raw.startswith(XLSX_MAGIC):
         grid = _read_xlsx(raw, path, sheet)
@@ -147,9 +175,12 @@ def fast_grid(raw: bytes, path: Path) -> Grid | None:
             return None
     if b"\x00" in body or body.count(b"\r") != body.count(b"\r\n"):
         return None
-    n = _plain_records(body)
-    if n is None:
+    scan = _plain_records(body, min(1 << 24, CHUNK_BYTES))
+    if scan is None:
         return None
+    n, marks = scan
+    if len(body) > CHUNK_BYTES:
+        return _chunked_grid(body, path, encoding, n, marks)
     try:
         table = pl.read_csv(
             io.BytesIO(body), has_header=False, infer_schema=False, truncate_ragged_lines=False
@@ -160,6 +191,41 @@ def fast_grid(raw: bytes, path: Path) -> Grid | None:
         return None
     head = [["" if v is None else v for v in row] for row in table.head(3).iter_rows()]
     return Grid(path, head, encoding, table=table)
+
+
+CHUNK_BYTES = 1 << 27  # files above 128 MB are parsed in chunks of about this size
+
+
+def _chunked_grid(body: bytes, path: Path, encoding: str, n: int,
+                  marks: list[tuple[int, int]]) -> Grid | None:
+    """A large, already checked file: record boundaries from the byte scan cut it into parts of
+    about ``CHUNK_BYTES``; only the first few records are parsed now (the header candidates)."""
+    parts, lo, first = [], 0, 0
+    for end, count in marks:
+        if end - lo >= CHUNK_BYTES:
+            parts.append((lo, end, first))
+            lo, first = end, count
+    if lo < len(body):
+        parts.append((lo, len(body), first))
+    head_end = next((end for end, count in marks if count >= 3), len(body))
+    head_table = _parse_part(body[:head_end], path, n_rows=3)
+    if head_table.width < 2:
+        return None
+    head = [["" if v is None else v for v in row] for row in head_table.iter_rows()]
+    return Grid(path, head, encoding, body=body, parts=tuple(parts), records=n)
+
+
+def _parse_part(chunk: bytes, path: Path, n_rows: int | None = None) -> pl.DataFrame:
+    """One chunk of a checked file as String columns. The byte scan already proved every record
+    has the same number of fields and quoting is well formed, so polars and the csv module agree;
+    should polars still refuse, the csv module parses the chunk."""
+    try:
+        return pl.read_csv(io.BytesIO(chunk), has_header=False, infer_schema=False,
+                           truncate_ragged_lines=False, n_rows=n_rows)
+    except Exception:
+        records = list(csv.reader(io.StringIO(chunk.decode("utf-8"), newline="")))[:n_rows]
+        return pl.DataFrame({f"column_{j + 1}": [r[j] for r in records]
+                             for j in range(len(records[0]))})
 
 
 def _valid_utf8(body: bytes, chunk: int = 1 << 24) -> bool:
@@ -178,8 +244,10 @@ _OPEN_AFTER = np.array([ord(","), ord("\n"), ord('"')], dtype=np.uint8)
 _CLOSE_BEFORE = np.array([ord(","), ord("\r"), ord("\n"), ord('"')], dtype=np.uint8)
 
 
-def _plain_records(body: bytes, chunk: int = 1 << 24) -> int | None:
-    """Number of records when every record has the first record's field count, no record is
+def _plain_records(body: bytes, chunk: int = 1 << 24
+                   ) -> tuple[int, list[tuple[int, int]]] | None:
+    """Number of records, and (byte offset after a record end, records before it) at the last
+    record end of every ``chunk`` bytes (where a large file may be cut), when every record has the first record's field count, no record is
     blank (only commas, quotes, whitespace or non-ASCII bytes) and quoting is RFC 4180 (a quote
     opens a field or closes one); else None.
 
@@ -190,6 +258,7 @@ def _plain_records(body: bytes, chunk: int = 1 << 24) -> int | None:
     whole = np.frombuffer(body, dtype=np.uint8)
     parity, width, records = 0, None, 0
     commas, significant = 0, False  # of the record in progress, carried across chunks
+    marks: list[tuple[int, int]] = []
     for start in range(0, size, chunk):
         a = whole[start : start + chunk]
         q = a == ord('"')
@@ -216,6 +285,7 @@ def _plain_records(body: bytes, chunk: int = 1 << 24) -> int | None:
             if (per_c != width).any() or not per_g.all():
                 return None
             records += ends.size
+            marks.append((start + int(ends[-1]) + 1, records))
             commas = int(comma_at.size - np.searchsorted(comma_at, ends[-1]))
             significant = bool(sig[ends[-1] + 1 :].any())
         else:
@@ -229,7 +299,7 @@ def _plain_records(body: bytes, chunk: int = 1 << 24) -> int | None:
         if commas != width or not significant:
             return None
         records += 1
-    return records if records else None
+    return (records, marks) if records else None
 
 
 def _read_xlsx(raw: bytes, path: Path, sheet: str | None) -> Grid:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -174,52 +175,108 @@ def _report_missing(spec: Questionnaire, found: dict[str, int], problems: Proble
         )
 
 
-def to_frame(grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire) -> pl.DataFrame:
-    """Cells -> typed, coded columns. Option labels become codes; unknown values are errors."""
-    cols: dict[str, pl.Series] = {"_row": grid.row_numbers(header_rows).alias("_row")}
+def to_frame(grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire
+             ) -> tuple[pl.DataFrame, list[str]]:
+    """Cells -> typed, coded columns (option labels become codes; unknown values are errors),
+    and the deny-list of names typed into the export's own name columns (for redacting quotes;
+    kept in memory only). A large file is converted one chunk of rows at a time, one parse per
+    chunk, so only that chunk's strings are in memory."""
+    bad = BadValues()
+    frames, names = [], set()
+    for g, start in grid.chunks(header_rows):
+        frames.append(_chunk_frame(g, start, mapping, spec, bad))
+        names |= _names(g, start, mapping)
+    bad.raise_if_any(grid.path)
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=True)
+    return _null_unanswered_multis(frame, spec), sorted(names)
+
+
+def _chunk_frame(grid: Grid, start: int, mapping: Mapping, spec: Questionnaire,
+                 bad: BadValues) -> pl.DataFrame:
+    cols: dict[str, pl.Series] = {"_row": grid.row_numbers(start).alias("_row")}
     for key, j in mapping.meta.items():
-        s = grid.column(j, header_rows).str.strip_chars(PY_WHITESPACE)
+        s = grid.column(j, start).str.strip_chars(PY_WHITESPACE)
         cols[f"_{key}"] = s.set(s == "", None).alias(f"_{key}")
-    problems = Problems()
     for col in spec.columns:
         j = mapping.spec_columns[col.name]
-        cols[col.name] = _convert(grid.column(j, header_rows), col, grid, header_rows, j, problems)
-    problems.raise_if_any(InputError, "values outside the questionnaire's options", file=grid.path)
-    frame = pl.DataFrame(cols)
-    return _null_unanswered_multis(frame, spec)
+        cols[col.name] = _convert(grid.column(j, start, fill=False), col, grid, start, j, bad)
+    return pl.DataFrame(cols)
 
 
-def _normed(s: pl.Series) -> dict[str, str]:
-    """``norm`` of each distinct value: a few hundred Python calls however many rows there are."""
-    return {v: norm(v) for v in s.unique().drop_nulls().to_list()}
+class BadValues:
+    """Unknown option values over every chunk: the first few per column with their rows, and a
+    count of the rest, reported together once the whole file has been read."""
+
+    SHOWN = 5
+
+    def __init__(self) -> None:
+        self.cols: dict[str, tuple[ColumnSpec, int, list[str], list[tuple[int, str]], list[int]]] = {}
+
+    def add(self, col: ColumnSpec, j: int, labels: list[str], rows: list[int],
+            values: list[str], total: int) -> None:
+        entry = self.cols.setdefault(col.name, (col, j, labels, [], [0]))
+        room = self.SHOWN - len(entry[3])
+        entry[3].extend(zip(rows[:room], values[:room], strict=True))
+        entry[4][0] += total
+
+    def raise_if_any(self, path: Path) -> None:
+        problems = Problems()
+        for col, j, labels, shown, total in self.cols.values():
+            for row, value in shown:
+                closest = difflib.get_close_matches(value, labels, n=1, cutoff=0.0)
+                problems.add(
+                    f"'{value}' is not an option of question '{col.instance.id}'"
+                    + (f"; closest option: '{closest[0]}'" if closest else ""),
+                    row=row,
+                    column=j + 1,
+                    fix="correct the value, or add it to the spec as an option or alias",
+                )
+            if total[0] > len(shown):
+                problems.add(
+                    f"... and {total[0] - len(shown)} more unknown value(s) in question "
+                    f"'{col.instance.id}'",
+                    column=j + 1,
+                )
+        problems.raise_if_any(InputError, "values outside the questionnaire's options", file=path)
+
+
+def _distinct(s: pl.Series) -> tuple[list[str], dict[str, str]]:
+    """Distinct raw values that are blank once stripped, and ``norm`` of every other one: a few
+    hundred Python calls however many rows there are, and no per-cell stripping."""
+    blank, normed = [], {}
+    for v in s.unique().drop_nulls().to_list():
+        if v.strip():
+            normed[v] = norm(v)
+        else:
+            blank.append(v)
+    return blank, normed
 
 
 def _convert(
-    s: pl.Series, col: ColumnSpec, grid: Grid, header_rows: int, j: int, problems: Problems
+    s: pl.Series, col: ColumnSpec, grid: Grid, header_rows: int, j: int, problems: BadValues
 ) -> pl.Series:
-    s = s.str.strip_chars()
-    blank = s.is_null() | (s == "")
+    """One column of raw cells (null for an empty cell) to its typed, coded column."""
+    coded_kind = col.kind == "option" or (col.kind == "value" and col.instance.options)
+    if not coded_kind:
+        s = s.str.strip_chars()
+        return s.set(s.is_null() | (s == ""), None).alias(col.name)
+    blank_values, normed = _distinct(s)
+    blank = s.is_null() | s.is_in(blank_values) if blank_values else s.is_null()
     if col.kind == "option":
         label = norm(col.option.label)  # type: ignore[union-attr]
         accepted = {label, *(norm(a) for a in col.option.aliases)} | TRUTHY  # type: ignore[union-attr]
-        good = [v for v, n in _normed(s).items() if n in accepted]
-        ok = blank | s.is_in(good)
+        ok = blank | s.is_in([v for v, n in normed.items() if n in accepted])
         _bad_values(s, ok, col, grid, header_rows, j, problems, [col.option.label])  # type: ignore[union-attr]
         return (~blank).alias(col.name)
-    if col.kind == "value" and col.instance.options:
-        lookup = {}
-        for o in col.instance.options:
-            lookup[norm(o.label)] = o.code
-            lookup.update({norm(a): o.code for a in o.aliases})
-            lookup[norm(o.code)] = o.code
-        codes = {v: lookup[n] for v, n in _normed(s).items() if n in lookup}
-        ok = blank | s.is_in(list(codes))
-        _bad_values(
-            s, ok, col, grid, header_rows, j, problems, [o.label for o in col.instance.options]
-        )
-        coded = s.replace_strict(codes, default=None, return_dtype=pl.String)
-        return coded.set(blank, None).alias(col.name)
-    return s.set(blank, None).alias(col.name)
+    lookup = {}
+    for o in col.instance.options:
+        lookup[norm(o.label)] = o.code
+        lookup.update({norm(a): o.code for a in o.aliases})
+        lookup[norm(o.code)] = o.code
+    codes = {v: lookup[n] for v, n in normed.items() if n in lookup}
+    ok = blank | s.is_in(list(codes))
+    _bad_values(s, ok, col, grid, header_rows, j, problems, [o.label for o in col.instance.options])
+    return s.replace_strict(codes, default=None, return_dtype=pl.String).alias(col.name)
 
 
 def _bad_values(
@@ -229,25 +286,14 @@ def _bad_values(
     grid: Grid,
     header_rows: int,
     j: int,
-    problems: Problems,
+    problems: BadValues,
     labels: list[str],
 ) -> None:
     bad_idx = (~ok).arg_true().to_list()
-    for i in bad_idx[:5]:
-        value = _short(str(s[i]), 40)
-        closest = difflib.get_close_matches(value, labels, n=1, cutoff=0.0)
-        problems.add(
-            f"'{value}' is not an option of question '{col.instance.id}'"
-            + (f"; closest option: '{closest[0]}'" if closest else ""),
-            row=grid.number(header_rows + i),
-            column=j + 1,
-            fix="correct the value, or add it to the spec as an option or alias",
-        )
-    if len(bad_idx) > 5:
-        problems.add(
-            f"... and {len(bad_idx) - 5} more unknown value(s) in question '{col.instance.id}'",
-            column=j + 1,
-        )
+    if bad_idx:
+        shown = bad_idx[: BadValues.SHOWN]
+        problems.add(col, j, labels, [grid.number(header_rows + i) for i in shown],
+                     [_short(str(s[i]).strip(), 40) for i in shown], len(bad_idx))
 
 
 def _null_unanswered_multis(frame: pl.DataFrame, spec: Questionnaire) -> pl.DataFrame:
@@ -265,10 +311,9 @@ def _null_unanswered_multis(frame: pl.DataFrame, spec: Questionnaire) -> pl.Data
     return frame.with_columns(exprs) if exprs else frame
 
 
-def deny_list(grid: Grid, header_rows: int, mapping: Mapping) -> list[str]:
-    """Names typed into the export's own name columns, for redacting quotes. Kept in memory only."""
+def _names(grid: Grid, start: int, mapping: Mapping) -> set[str]:
     found: set[str] = set()
     for j in mapping.name_columns:
-        cells = grid.column(j, header_rows).str.strip_chars(PY_WHITESPACE).unique().to_list()
+        cells = grid.column(j, start).str.strip_chars(PY_WHITESPACE).unique().to_list()
         found.update(c for c in cells if c)
-    return sorted(found)
+    return found
