@@ -265,3 +265,13 @@ def test_unknown_values_in_later_chunks_name_their_rows_and_count_the_rest(tmp_p
     probs = err.value.problems
     assert [x.row for x in probs[:5]] == [3, 4, 5, 6, 7]
     assert "... and 34 more unknown value(s) in question 'employees'" in probs[5].message
+
+
+def test_a_chunk_polars_miscounts_is_parsed_by_the_csv_module(tmp_path, small_chunks, monkeypatch):
+    from pipeline.ingest import grid
+
+    p = sf.surveymonkey_csv(tmp_path / "big.csv", [sf.youth(i) for i in range(1, 20)])
+    expected = _read(p).frame
+    short = lambda chunk, path, n_rows=None: grid._csv_part(chunk, n_rows).head(n_rows or 1)  # noqa: E731
+    monkeypatch.setattr(grid, "_parse_part", short)
+    assert _read(p).frame.equals(expected)

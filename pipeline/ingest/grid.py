@@ -63,8 +63,11 @@ class Grid:
         if not self.parts:
             yield self, start
             return
-        for lo, hi, first in self.parts:
+        ends = [p[2] for p in self.parts[1:]] + [self.records]
+        for (lo, hi, first), end in zip(self.parts, ends, strict=True):
             table = _parse_part(self.body[lo:hi], self.path)  # type: ignore[index]
+            if table.height != end - first:  # polars disagrees with the byte scan: csv module
+                table = _csv_part(self.body[lo:hi])  # type: ignore[index]
             skip = min(max(start - first, 0), table.height)  # header records in this part
             yield Grid(self.path, [], self.encoding, table=table, first_row=first + 1), skip
 
@@ -223,9 +226,13 @@ def _parse_part(chunk: bytes, path: Path, n_rows: int | None = None) -> pl.DataF
         return pl.read_csv(io.BytesIO(chunk), has_header=False, infer_schema=False,
                            truncate_ragged_lines=False, n_rows=n_rows)
     except Exception:
-        records = list(csv.reader(io.StringIO(chunk.decode("utf-8"), newline="")))[:n_rows]
-        return pl.DataFrame({f"column_{j + 1}": [r[j] for r in records]
-                             for j in range(len(records[0]))})
+        return _csv_part(chunk, n_rows)
+
+
+def _csv_part(chunk: bytes, n_rows: int | None = None) -> pl.DataFrame:
+    records = list(csv.reader(io.StringIO(chunk.decode("utf-8"), newline="")))[:n_rows]
+    return pl.DataFrame({f"column_{j + 1}": [r[j] for r in records]
+                         for j in range(len(records[0]))})
 
 
 def _valid_utf8(body: bytes, chunk: int = 1 << 24) -> bool:
