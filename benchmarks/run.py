@@ -174,6 +174,14 @@ def render(res: dict) -> None:
                    f"{'yes' if ref['total'] < 3 else 'no'} |")
     tgt.append(f"| `joinedup --help` < 0.5 s | {res['startup_s']:.2f} s (median of 5) | "
                f"{'yes' if res['startup_s'] < 0.5 else 'no'} |")
+    for k, c in res["coding"].items():
+        if k == "tune":
+            continue
+        tgt.append(f"| JOQ pipeline >= 0.9x `encode` alone ({k} answers) | {c['ratio']:.2f}x | "
+                   f"{'yes' if c['ratio'] >= 0.9 else 'no'} |")
+        tgt.append(f"| JOQ warm re-run < 5% of cold ({k} answers) | "
+                   f"{100 * c['warm_over_cold']:.1f}% | "
+                   f"{'yes' if c['warm_over_cold'] < 0.05 else 'no'} |")
     cod = ["## Coding scale (JOQ embeddings, CPU)", "",
            "| answers | encode alone /s | pipeline (cache, cold) /s | ratio | warm / cold | peak MB |",
            "|---|---|---|---|---|---|"]
