@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -203,6 +203,15 @@ def _chunk_frame(grid: Grid, start: int, mapping: Mapping, spec: Questionnaire,
     return pl.DataFrame(cols)
 
 
+@dataclass
+class _BadColumn:
+    col: ColumnSpec
+    j: int
+    labels: list[str]
+    shown: list[tuple[int, str]] = field(default_factory=list)  # (row, value), the first few
+    total: int = 0
+
+
 class BadValues:
     """Unknown option values over every chunk: the first few per column with their rows, and a
     count of the rest, reported together once the whole file has been read."""
@@ -210,32 +219,32 @@ class BadValues:
     SHOWN = 5
 
     def __init__(self) -> None:
-        self.cols: dict[str, tuple[ColumnSpec, int, list[str], list[tuple[int, str]], list[int]]] = {}
+        self.cols: dict[str, _BadColumn] = {}
 
     def add(self, col: ColumnSpec, j: int, labels: list[str], rows: list[int],
             values: list[str], total: int) -> None:
-        entry = self.cols.setdefault(col.name, (col, j, labels, [], [0]))
-        room = self.SHOWN - len(entry[3])
-        entry[3].extend(zip(rows[:room], values[:room], strict=True))
-        entry[4][0] += total
+        entry = self.cols.setdefault(col.name, _BadColumn(col, j, labels))
+        room = self.SHOWN - len(entry.shown)
+        entry.shown.extend(zip(rows[:room], values[:room], strict=True))
+        entry.total += total
 
     def raise_if_any(self, path: Path) -> None:
         problems = Problems()
-        for col, j, labels, shown, total in self.cols.values():
-            for row, value in shown:
-                closest = difflib.get_close_matches(value, labels, n=1, cutoff=0.0)
+        for e in self.cols.values():
+            for row, value in e.shown:
+                closest = difflib.get_close_matches(value, e.labels, n=1, cutoff=0.0)
                 problems.add(
-                    f"'{value}' is not an option of question '{col.instance.id}'"
+                    f"'{value}' is not an option of question '{e.col.instance.id}'"
                     + (f"; closest option: '{closest[0]}'" if closest else ""),
                     row=row,
-                    column=j + 1,
+                    column=e.j + 1,
                     fix="correct the value, or add it to the spec as an option or alias",
                 )
-            if total[0] > len(shown):
+            if e.total > len(e.shown):
                 problems.add(
-                    f"... and {total[0] - len(shown)} more unknown value(s) in question "
-                    f"'{col.instance.id}'",
-                    column=j + 1,
+                    f"... and {e.total - len(e.shown)} more unknown value(s) in question "
+                    f"'{e.col.instance.id}'",
+                    column=e.j + 1,
                 )
         problems.raise_if_any(InputError, "values outside the questionnaire's options", file=path)
 
