@@ -30,8 +30,9 @@ def measure(n: int) -> dict[str, float]:
     model = emb._load()
     model.encode(texts[:64], batch_size=emb.batch_size)  # warm up threads and kernels
     t0 = time.perf_counter()
-    model.encode(texts, batch_size=emb.batch_size, normalize_embeddings=True,
-                 show_progress_bar=False)
+    model.encode(
+        texts, batch_size=emb.batch_size, normalize_embeddings=True, show_progress_bar=False
+    )
     plain = time.perf_counter() - t0
     cache = EmbeddingCache(duckdb.connect(":memory:"))
     t0 = time.perf_counter()
@@ -40,9 +41,16 @@ def measure(n: int) -> dict[str, float]:
     t0 = time.perf_counter()
     cache.embed(texts, emb)
     warm = time.perf_counter() - t0
-    return {"n": n, "encode_s": plain, "cold_s": cold, "warm_s": warm,
-            "encode_per_s": n / plain, "pipeline_per_s": n / cold,
-            "ratio": plain / cold, "warm_over_cold": warm / cold}
+    return {
+        "n": n,
+        "encode_s": plain,
+        "cold_s": cold,
+        "warm_s": warm,
+        "encode_per_s": n / plain,
+        "pipeline_per_s": n / cold,
+        "ratio": plain / cold,
+        "warm_over_cold": warm / cold,
+    }
 
 
 def tune(n: int = 512) -> list[dict[str, float]]:

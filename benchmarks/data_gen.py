@@ -73,8 +73,12 @@ def survey_export(n: int) -> Path:
         for start in range(0, n, 50_000):
             k = min(50_000, n - start)
             picks = [rng.randrange(len(pool)) for _ in range(k)]
-            fh.write("".join(f"{9_000_000_000 + start + i},{500_000_000 + start + i},{tails[p]}"
-                             for i, p in enumerate(picks)))
+            fh.write(
+                "".join(
+                    f"{9_000_000_000 + start + i},{500_000_000 + start + i},{tails[p]}"
+                    for i, p in enumerate(picks)
+                )
+            )
     tmp.replace(path)
     _mark(path, params)
     return path

@@ -17,7 +17,14 @@ import yaml
 from pipeline.spec.questionnaire import load_questionnaire
 
 SM_DATE = "%m/%d/%Y %I:%M:%S %p"
-ITEMS = ["education", "social_care", "health_care", "youth_justice", "youth_sector", "other_sectors"]
+ITEMS = [
+    "education",
+    "social_care",
+    "health_care",
+    "youth_justice",
+    "youth_sector",
+    "other_sectors",
+]
 
 
 def load(path: Path, spec) -> pd.DataFrame:
@@ -33,8 +40,9 @@ def load(path: Path, spec) -> pd.DataFrame:
     for j, (q, sub) in enumerate(zip(row1, row2, strict=True)):
         current = q.strip() or current
         names[j] = by_header.get((current, sub.strip()), q.strip() or f"col{j}")
-    df = pd.read_csv(path, encoding="utf-8-sig", skiprows=2, header=None, dtype=str,
-                     keep_default_na=False)
+    df = pd.read_csv(
+        path, encoding="utf-8-sig", skiprows=2, header=None, dtype=str, keep_default_na=False
+    )
     df.columns = [names[j] for j in range(df.shape[1])]
     for col in spec.columns:
         s = df[col.name].str.strip()
@@ -54,7 +62,8 @@ def clean(df: pd.DataFrame, spec) -> pd.DataFrame:
     df = df.drop_duplicates("Respondent ID", keep="first")
     after = [c for b in spec.blocks_after("background") for c in spec.block_columns(b)]
     answered_after = pd.concat(
-        [df[c] if df[c].dtype == bool else df[c].notna() for c in after], axis=1).any(axis=1)
+        [df[c] if df[c].dtype == bool else df[c].notna() for c in after], axis=1
+    ).any(axis=1)
     df = df[answered_after]
     df = df.drop_duplicates(["Collector ID", *answers], keep="first")
     recodes = yaml.safe_load((spec.directory / "recodes.yaml").read_text())["entries"]
@@ -93,8 +102,9 @@ def tables(path: Path) -> dict[str, dict[tuple[str | None, str], tuple[int, int]
     out["table-F-3"], out["table-3-1"], out["figure-F-7"] = f3, t31, f7
     opts = spec.option_columns("benefits")
     answered = youth[_multi_answered(youth, list(opts.values()))]
-    out["figure-4-1"] = {(None, c): (int(answered[col].sum()), len(answered))
-                         for c, col in opts.items()}
+    out["figure-4-1"] = {
+        (None, c): (int(answered[col].sum()), len(answered)) for c, col in opts.items()
+    }
     return out
 
 
@@ -103,7 +113,9 @@ def compare(ours: dict, theirs: dict) -> dict[str, str]:
     result = {}
     for tid, cells in theirs.items():
         frame = ours[tid]
-        mine = {(g, r): (n, b) for g, r, n, b in frame.select("group", "row", "n", "base").iter_rows()}
+        mine = {
+            (g, r): (n, b) for g, r, n, b in frame.select("group", "row", "n", "base").iter_rows()
+        }
         diff = [(k, v, mine.get(k)) for k, v in cells.items() if v[0] and mine.get(k) != v]
         result[tid] = "same" if not diff else f"differs: {diff[0]}"
     return result

@@ -1,6 +1,6 @@
 """``make bench``: every benchmark in a fresh subprocess, medians, then results.md and .json.
 
-    python -m benchmarks.run [--sizes 10000,100000,1000000] [--joq 237,5000] [--repeat 3]
+python -m benchmarks.run [--sizes 10000,100000,1000000] [--joq 237,5000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -44,11 +44,25 @@ def startup(repeat: int = 5) -> float:
 def machine() -> dict:
     import psutil
 
-    return {"cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "platform": platform.platform(), "python": platform.python_version(),
-            "versions": {p: version(p) for p in ("polars", "pandas", "pandera", "numpy", "torch",
-                                                 "sentence-transformers", "duckdb")},
-            "gpu": "not available in this session (GPU row: not measured)"}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            p: version(p)
+            for p in (
+                "polars",
+                "pandas",
+                "pandera",
+                "numpy",
+                "torch",
+                "sentence-transformers",
+                "duckdb",
+            )
+        },
+        "gpu": "not available in this session (GPU row: not measured)",
+    }
 
 
 def main() -> None:
@@ -145,76 +159,126 @@ def render(res: dict) -> None:
     surv = res["survey"]
     big = max((k for k in surv if k.isdigit()), key=int, default=None)
     ref = surv.get("320 (reference)", {})
-    lines = ["# Benchmark results", "",
-             "Written by `make bench` (`python -m benchmarks.run`). Medians of "
-             "3 runs per survey size (1 run at 1M and for pandas), each in a fresh subprocess.", "",
-             f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}, "
-             f"Python {m['python']}. GPU: {m['gpu']}.", "",
-             "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()), "",
-             "## Survey scale (seconds per stage; peak = max RSS of the run's process)", "",
-             table(res), ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m benchmarks.run`). Medians of "
+        "3 runs per survey size (1 run at 1M and for pandas), each in a fresh subprocess.",
+        "",
+        f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}, "
+        f"Python {m['python']}. GPU: {m['gpu']}.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        "",
+        "## Survey scale (seconds per stage; peak = max RSS of the run's process)",
+        "",
+        table(res),
+        "",
+    ]
     tgt = ["## Targets", "", "| target | result | met |", "|---|---|---|"]
     if big:
         r = surv[big]
         ratio, fast = r["total"] / r["floor"], r["pandas"] / r["total"]
         full = big == "1000000"
         note = "" if full else " (1M not measured in this run)"
-        tgt.append(f"| 1M rows within 4x read floor | {big} rows: {ratio:.1f}x{note} | "
-                   f"{('yes' if ratio <= 4 else 'no') if full else 'not measured'} |")
-        floor_peak = (f"; polars reading the file alone peaks at {r['floor_peak_mb']:.0f} MB"
-                      if r.get("floor_peak_mb") else "")
-        tgt.append(f"| 1M rows peak < 3 GB | {big} rows: {r['peak_mb']:.0f} MB{floor_peak}{note} | "
-                   f"{('yes' if r['peak_mb'] < 3072 else 'no') if full else 'not measured'} |")
+        tgt.append(
+            f"| 1M rows within 4x read floor | {big} rows: {ratio:.1f}x{note} | "
+            f"{('yes' if ratio <= 4 else 'no') if full else 'not measured'} |"
+        )
+        floor_peak = (
+            f"; polars reading the file alone peaks at {r['floor_peak_mb']:.0f} MB"
+            if r.get("floor_peak_mb")
+            else ""
+        )
+        tgt.append(
+            f"| 1M rows peak < 3 GB | {big} rows: {r['peak_mb']:.0f} MB{floor_peak}{note} | "
+            f"{('yes' if r['peak_mb'] < 3072 else 'no') if full else 'not measured'} |"
+        )
         same = r["pandas"] / r["same"] if r.get("same") else None
         like = f"like for like (same six tables) {same:.1f}x; " if same else ""
-        tgt.append(f"| >= 5x faster than pandas | {big} rows: {like}whole run {fast:.1f}x | "
-                   f"{'yes' if (same or fast) >= 5 else 'no'} |")
+        tgt.append(
+            f"| >= 5x faster than pandas | {big} rows: {like}whole run {fast:.1f}x | "
+            f"{'yes' if (same or fast) >= 5 else 'no'} |"
+        )
     if ref:
-        tgt.append(f"| 320-row run < 3 s after start-up | {ref['total']:.2f} s | "
-                   f"{'yes' if ref['total'] < 3 else 'no'} |")
-    tgt.append(f"| `joinedup --help` < 0.5 s | {res['startup_s']:.2f} s (median of 5) | "
-               f"{'yes' if res['startup_s'] < 0.5 else 'no'} |")
+        tgt.append(
+            f"| 320-row run < 3 s after start-up | {ref['total']:.2f} s | "
+            f"{'yes' if ref['total'] < 3 else 'no'} |"
+        )
+    tgt.append(
+        f"| `joinedup --help` < 0.5 s | {res['startup_s']:.2f} s (median of 5) | "
+        f"{'yes' if res['startup_s'] < 0.5 else 'no'} |"
+    )
     for k, c in res["coding"].items():
         if k == "tune":
             continue
-        tgt.append(f"| JOQ pipeline >= 0.9x `encode` alone ({k} answers) | {c['ratio']:.2f}x | "
-                   f"{'yes' if c['ratio'] >= 0.9 else 'no'} |")
-        tgt.append(f"| JOQ warm re-run < 5% of cold ({k} answers) | "
-                   f"{100 * c['warm_over_cold']:.1f}% | "
-                   f"{'yes' if c['warm_over_cold'] < 0.05 else 'no'} |")
-    cod = ["## Coding scale (JOQ embeddings, CPU)", "",
-           "| answers | encode alone /s | pipeline (cache, cold) /s | ratio | warm / cold | peak MB |",
-           "|---|---|---|---|---|---|"]
+        tgt.append(
+            f"| JOQ pipeline >= 0.9x `encode` alone ({k} answers) | {c['ratio']:.2f}x | "
+            f"{'yes' if c['ratio'] >= 0.9 else 'no'} |"
+        )
+        tgt.append(
+            f"| JOQ warm re-run < 5% of cold ({k} answers) | "
+            f"{100 * c['warm_over_cold']:.1f}% | "
+            f"{'yes' if c['warm_over_cold'] < 0.05 else 'no'} |"
+        )
+    cod = [
+        "## Coding scale (JOQ embeddings, CPU)",
+        "",
+        "| answers | encode alone /s | pipeline (cache, cold) /s | ratio | warm / cold | peak MB |",
+        "|---|---|---|---|---|---|",
+    ]
     for k, c in res["coding"].items():
         if k == "tune":
             continue
-        cod.append(f"| {k} | {c['encode_per_s']:.0f} | {c['pipeline_per_s']:.0f} | "
-                   f"{c['ratio']:.2f} | {100 * c['warm_over_cold']:.1f}% | {c['peak_mb']:.0f} |")
-    cod += ["", "GPU (`--device cuda`): not measured (no GPU in this session).", "",
-            "Batch size x pre-sorting by length (512 answers, encode alone, answers/s):", "",
-            "| batch | sorted | per s |", "|---|---|---|"]
+        cod.append(
+            f"| {k} | {c['encode_per_s']:.0f} | {c['pipeline_per_s']:.0f} | "
+            f"{c['ratio']:.2f} | {100 * c['warm_over_cold']:.1f}% | {c['peak_mb']:.0f} |"
+        )
+    cod += [
+        "",
+        "GPU (`--device cuda`): not measured (no GPU in this session).",
+        "",
+        "Batch size x pre-sorting by length (512 answers, encode alone, answers/s):",
+        "",
+        "| batch | sorted | per s |",
+        "|---|---|---|",
+    ]
     cod += [f"| {t['batch']} | {t['sorted']} | {t['per_s']:.0f} |" for t in res["coding"]["tune"]]
-    cod += ["", "sentence-transformers already sorts each call by length internally, so pre-sorting "
-            "changes little; the default stays batch 32 (`pipeline/embed.py`).", ""]
+    cod += [
+        "",
+        "sentence-transformers already sorts each call by length internally, so pre-sorting "
+        "changes little; the default stays batch 32 (`pipeline/embed.py`).",
+        "",
+    ]
     text = "\n".join(lines + tgt + [""] + cod + [PROFILE])
     (HERE / "results.md").write_text(text)
     print(text)
 
 
 def table(res: dict) -> str:
-    lines = ["| rows | ingest | validate | clean | route | tables | report | total s | peak MB "
-             "| read floor s | total / floor | pandas s | pandas / ours | same 6 tables s "
-             "| pandas / same |", "|" + "---|" * 15]
+    lines = [
+        "| rows | ingest | validate | clean | route | tables | report | total s | peak MB "
+        "| read floor s | total / floor | pandas s | pandas / ours | same 6 tables s "
+        "| pandas / same |",
+        "|" + "---|" * 15,
+    ]
     for name, r in res["survey"].items():
         floor, pandas = r.get("floor"), r.get("pandas")
         lines.append(
-            f"| {name} | " + " | ".join(f"{r[k]:.2f}" for k in
-                                        ("ingest", "validate", "clean", "route", "tables", "report",
-                                         "total"))
-            + f" | {r['peak_mb']:.0f} | " + (f"{floor:.2f} | {r['total'] / floor:.1f}x | "
-                                             f"{pandas:.2f} | {pandas / r['total']:.1f}x |"
-                                             if floor else "- | - | - | - |")
-            + (f" {r['same']:.2f} | {pandas / r['same']:.1f}x |" if r.get("same") else " - | - |"))
+            f"| {name} | "
+            + " | ".join(
+                f"{r[k]:.2f}"
+                for k in ("ingest", "validate", "clean", "route", "tables", "report", "total")
+            )
+            + f" | {r['peak_mb']:.0f} | "
+            + (
+                f"{floor:.2f} | {r['total'] / floor:.1f}x | "
+                f"{pandas:.2f} | {pandas / r['total']:.1f}x |"
+                if floor
+                else "- | - | - | - |"
+            )
+            + (f" {r['same']:.2f} | {pandas / r['same']:.1f}x |" if r.get("same") else " - | - |")
+        )
     return "\n".join(lines)
 
 

@@ -79,13 +79,25 @@ def _report(out, spec, ing, cleaned, data, tables, tables_spec) -> None:
     from pipeline.verify import check_published
 
     out.mkdir(parents=True, exist_ok=True)
-    check = check_published(tables, load_published(spec.survey), tables_spec=tables_spec,
-                            funnel=cleaned.funnel)
+    check = check_published(
+        tables, load_published(spec.survey), tables_spec=tables_spec, funnel=cleaned.funnel
+    )
     write_ledger_outputs(cleaned, out)
     manifest = {"synthetic": True, "seeds": {}}
-    write_survey_report(out, data=data, tables=tables, check=check, funnel=cleaned.funnel,
-                        ledger=cleaned.ledger, manifest=manifest, spec=spec,
-                        tables_spec=tables_spec, profile="analysis", synthetic=True, quotes=[])
+    write_survey_report(
+        out,
+        data=data,
+        tables=tables,
+        check=check,
+        funnel=cleaned.funnel,
+        ledger=cleaned.ledger,
+        manifest=manifest,
+        spec=spec,
+        tables_spec=tables_spec,
+        profile="analysis",
+        synthetic=True,
+        quotes=[],
+    )
 
 
 def read_floor(path: Path) -> float:

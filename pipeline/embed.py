@@ -70,8 +70,11 @@ def model_fingerprint(model_dir: Path) -> str:
     """A stable name plus the SHA-256 of the weights, so changed weights mean a new cache key."""
     weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
     if not weights:
-        raise InputError("no model weights (*.safetensors or *.bin) found", file=model_dir,
-                         fix=f"point {MODEL_ENV} at a sentence-transformers model folder")
+        raise InputError(
+            "no model weights (*.safetensors or *.bin) found",
+            file=model_dir,
+            fix=f"point {MODEL_ENV} at a sentence-transformers model folder",
+        )
     name = BUNDLED_NAME if "minilm_l6" in str(model_dir).lower() else model_dir.name
     digest = hashlib.sha256("".join(_file_sha256(w) for w in weights).encode()).hexdigest()
     return f"{name}@sha256:{digest[:16]}"
@@ -88,8 +91,11 @@ class SentenceTransformerEmbedder:
     ) -> None:
         path = Path(model) if model is not None else default_model_path()
         if not path.is_dir():
-            raise InputError("embedding model folder not found", file=path,
-                             fix=f"pass a local model folder or unset {MODEL_ENV}")
+            raise InputError(
+                "embedding model folder not found",
+                file=path,
+                fix=f"pass a local model folder or unset {MODEL_ENV}",
+            )
         self.path = path
         self.model_id = model_fingerprint(path)
         self.batch_size = batch_size
@@ -114,9 +120,13 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, 0), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         sorted_texts = [texts[i] for i in order]
-        vecs = self._load().encode(sorted_texts, batch_size=self.batch_size,
-                                   convert_to_numpy=True, normalize_embeddings=True,
-                                   show_progress_bar=False)
+        vecs = self._load().encode(
+            sorted_texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         out = np.empty_like(vecs)
         out[order] = vecs
         return l2_normalise(out)
@@ -128,8 +138,9 @@ class HashingEmbedder:
     def __init__(self, n_features: int = 512) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer
 
-        self._vec = HashingVectorizer(n_features=n_features, alternate_sign=False,
-                                      ngram_range=(1, 2), norm="l2")
+        self._vec = HashingVectorizer(
+            n_features=n_features, alternate_sign=False, ngram_range=(1, 2), norm="l2"
+        )
         self.model_id = f"hashing-{n_features}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -179,18 +190,23 @@ class EmbeddingCache:
     def _lookup(self, model_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
         rows = self.con.execute(
             "SELECT text_hash, vector FROM embeddings WHERE model_id = ? "
-            "AND text_hash IN (SELECT unnest(?::VARCHAR[]))", [model_id, hashes]).fetchall()
+            "AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
+            [model_id, hashes],
+        ).fetchall()
         return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
 
     def _store(self, model_id: str, hashes: list[str], vecs: np.ndarray) -> None:
         import polars as pl
 
-        frame = pl.DataFrame({
-            "model_id": [model_id] * len(hashes),
-            "text_hash": hashes,
-            "dim": [int(vecs.shape[1])] * len(hashes),
-            "vector": [v.tolist() for v in vecs],
-        }, schema_overrides={"vector": pl.List(pl.Float32), "dim": pl.Int32})
+        frame = pl.DataFrame(
+            {
+                "model_id": [model_id] * len(hashes),
+                "text_hash": hashes,
+                "dim": [int(vecs.shape[1])] * len(hashes),
+                "vector": [v.tolist() for v in vecs],
+            },
+            schema_overrides={"vector": pl.List(pl.Float32), "dim": pl.Int32},
+        )
         self.con.register("_new_vecs", frame.to_arrow())
         self.con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM _new_vecs")
         self.con.unregister("_new_vecs")

@@ -47,7 +47,9 @@ class Value(_Model):
     group: str | None = Field(None, description="Loop item, 'allied', or null for the whole base")
     row: str = Field(description="Spec option code, net id (agree/neutral/disagree) or scalar id")
     label: str = Field(description="The row's wording as printed, typos kept")
-    question: str | None = Field(None, description="Spec question when it differs from the figure's")
+    question: str | None = Field(
+        None, description="Spec question when it differs from the figure's"
+    )
     n: int | None = Field(None, ge=0, description="Printed count")
     pct: int | None = Field(None, ge=0, le=100, description="Printed whole-number percentage")
     ratio: float | None = Field(None, ge=0, description="Printed ratio (2 dp)")

@@ -35,8 +35,12 @@ MONTH = "2025-01"
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=ROOT / "reports/out/joq_reference.duckdb")
-    ap.add_argument("--config", action="append", default=[],
-                    help="JSON threshold overrides; repeat to compare (default: the frame's own)")
+    ap.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="JSON threshold overrides; repeat to compare (default: the frame's own)",
+    )
     a = ap.parse_args()
     s = open_session(a.db)
     frame = s.frame(MONTH)
@@ -56,8 +60,10 @@ def main() -> None:
         pred = agr.binary_matrix(machine, dev_ids, codes)
         m = agr.measures(truth, pred)
         tp = int((truth & pred).sum())
-        print(f"'{cfg}',{m['macro_f1']:.3f},{m['mean_kappa']:.3f},"
-              f"{tp / max(int(pred.sum()), 1):.3f},{tp / int(truth.sum()):.3f}")
+        print(
+            f"'{cfg}',{m['macro_f1']:.3f},{m['mean_kappa']:.3f},"
+            f"{tp / max(int(pred.sum()), 1):.3f},{tp / int(truth.sum()):.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def main() -> int:
     ]
     for p in files:
         layout, result, message = outcome(p)
-        lines.append(f"| `{p.parent.name}/{p.name}` | {layout} | {result} | {message.replace('|', '/')} |")
+        lines.append(
+            f"| `{p.parent.name}/{p.name}` | {layout} | {result} | {message.replace('|', '/')} |"
+        )
     lines += [
         "",
         "Notes:",

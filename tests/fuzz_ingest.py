@@ -62,7 +62,10 @@ def main() -> int:
         tried += 1
         check(data, scratch)
         if time.monotonic() - start > args.seconds:
-            print(f"fuzz: {tried} inputs tried in {args.seconds} s; no unexpected exception", flush=True)
+            print(
+                f"fuzz: {tried} inputs tried in {args.seconds} s; no unexpected exception",
+                flush=True,
+            )
             os._exit(0)  # atheris treats SystemExit as a crash
 
     try:
@@ -78,7 +81,9 @@ def main() -> int:
                 data[rng.randrange(len(data))] = rng.randrange(256)
             one_input(bytes(data))
     atheris.instrument_all()
-    atheris.Setup([sys.argv[0], str(corpus), "-max_len=20000", f"-artifact_prefix={scratch}/"], one_input)
+    atheris.Setup(
+        [sys.argv[0], str(corpus), "-max_len=20000", f"-artifact_prefix={scratch}/"], one_input
+    )
     atheris.Fuzz()
     return 0
 

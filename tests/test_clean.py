@@ -64,7 +64,9 @@ def test_reviewed_other_text_is_recoded_and_unreviewed_listed(tmp_path):
     assert c.usable["sector"].to_list() == ["healthcare", "other"]
     assert c.other_review["status"].to_list() == ["reviewed", "unreviewed"]
     recoded = c.ledger.filter(pl.col("rule") == "recode_other_sector")
-    assert recoded["before"].to_list() == ["sector=other"] and recoded["after"].to_list() == ["sector=healthcare"]
+    assert recoded["before"].to_list() == ["sector=other"] and recoded["after"].to_list() == [
+        "sector=healthcare"
+    ]
 
 
 def test_suggester_is_offered_the_other_texts_and_option_labels(tmp_path):
@@ -74,7 +76,13 @@ def test_suggester_is_offered_the_other_texts_and_option_labels(tmp_path):
         seen["texts"], seen["codes"] = list(texts), [o.code for o in options]
         return [("housing", 0.9) for _ in texts]
 
-    ing = read_export(sf.surveymonkey_csv(tmp_path / "s.csv", [sf.allied(1, sector="other", sector__other_text="Housing assoc")]), SPEC, key=b"k" * 32)
+    ing = read_export(
+        sf.surveymonkey_csv(
+            tmp_path / "s.csv", [sf.allied(1, sector="other", sector__other_text="Housing assoc")]
+        ),
+        SPEC,
+        key=b"k" * 32,
+    )
     c = clean(ing.frame, SPEC, RECODES, suggest)
     assert seen["texts"] == ["Housing assoc"] and "other" not in seen["codes"]
     assert c.other_review["suggested"].to_list() == ["housing"]
@@ -83,7 +91,9 @@ def test_suggester_is_offered_the_other_texts_and_option_labels(tmp_path):
 KINDS = st.sampled_from(["youth", "allied", "partial", "twin", "other"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(KINDS, min_size=1, max_size=25))
 def test_funnel_reconciles_on_random_exports(tmp_path, kinds):
     people = []
@@ -95,7 +105,11 @@ def test_funnel_reconciles_on_random_exports(tmp_path, kinds):
         elif k == "partial":
             people.append(sf.partial(postcode=f"B{i} 1AA"))
         elif k == "other":
-            people.append(sf.allied(i, sector="other", sector__other_text="NHS CAMHS" if i % 2 else f"text {i}"))
+            people.append(
+                sf.allied(
+                    i, sector="other", sector__other_text="NHS CAMHS" if i % 2 else f"text {i}"
+                )
+            )
         else:
             people.append(dict(people[-1], _id=90000000000 + i) if people else sf.youth(i))
     _, c = _clean(tmp_path, people, f"p{len(kinds)}.csv")

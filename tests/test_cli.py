@@ -41,7 +41,9 @@ def test_every_command_has_help_ending_with_an_example(path):
 
 @pytest.mark.parametrize("path", _commands(), ids=" ".join)
 def test_every_command_is_documented(path):
-    docs = (ROOT / "README.md").read_text() + "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    docs = (ROOT / "README.md").read_text() + "".join(
+        p.read_text() for p in (ROOT / "docs").glob("*.md")
+    )
     assert f"{path[0]} {path[1]}" in docs
 
 
@@ -67,6 +69,10 @@ def test_ingest_summarises_an_export(tmp_path):
 
 
 def test_pipeline_never_imports_typer():
-    offenders = [p for p in (ROOT / "pipeline").rglob("*.py") if re.search(r"^\s*(import|from) typer", p.read_text(), re.M)]
+    offenders = [
+        p
+        for p in (ROOT / "pipeline").rglob("*.py")
+        if re.search(r"^\s*(import|from) typer", p.read_text(), re.M)
+    ]
     assert offenders == []
     assert typer  # the CLI layer does

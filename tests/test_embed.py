@@ -42,8 +42,11 @@ def test_a_different_model_id_never_reuses_vectors():
 @pytest.mark.model
 def test_bundled_model_id_encodes_weights_and_order_is_restored(model):
     assert model.model_id.startswith("all-MiniLM-L6-v2@sha256:")
-    texts = ["a much longer sentence about funding for youth services in schools", "hi",
-             "talk to each other"]
+    texts = [
+        "a much longer sentence about funding for youth services in schools",
+        "hi",
+        "talk to each other",
+    ]
     v = model.encode(texts)
     assert v.shape == (3, 384) and v.dtype == np.float32
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
@@ -53,6 +56,11 @@ def test_bundled_model_id_encodes_weights_and_order_is_restored(model):
 
 @pytest.mark.model
 def test_model_puts_paraphrases_closer_than_unrelated(model):
-    v = model.encode(["services should communicate better", "agencies need to talk to each other",
-                      "ring-fenced money for youth clubs"])
+    v = model.encode(
+        [
+            "services should communicate better",
+            "agencies need to talk to each other",
+            "ring-fenced money for youth clubs",
+        ]
+    )
     assert v[0] @ v[1] > v[0] @ v[2]

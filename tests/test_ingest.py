@@ -51,7 +51,13 @@ def test_identifying_columns_are_dropped_and_ids_pseudonymised(sm_csv):
     dump = r.frame.write_csv()
     for leaked in ("192.0.2.", "person1@example.org", "Alex1", "Testperson"):
         assert leaked not in dump
-    assert set(r.dropped_columns) == {"IP Address", "Email Address", "First Name", "Last Name", "Custom Data 1"}
+    assert set(r.dropped_columns) == {
+        "IP Address",
+        "Email Address",
+        "First Name",
+        "Last Name",
+        "Custom Data 1",
+    }
     assert all(p.startswith("r_") for p in r.frame["_respondent"])
     assert "10000000001" not in r.frame.write_csv()
     assert "Alex1" in r.names  # deny-list for redaction, memory only
@@ -87,7 +93,9 @@ def test_utf8_bom_leaves_no_bom_in_names(sm_csv):
 
 def test_cp1252_export_decodes_pound_dash_and_curly_quotes(tmp_path):
     text = "We need £5k – and “proper” partnership"
-    p = sf.surveymonkey_csv(tmp_path / "win.csv", [sf.youth(1, effective_practice_text=text)], encoding="cp1252")
+    p = sf.surveymonkey_csv(
+        tmp_path / "win.csv", [sf.youth(1, effective_practice_text=text)], encoding="cp1252"
+    )
     r = _read(p)
     assert r.encoding == "cp1252"
     assert r.frame["effective_practice_text"][0] == text
@@ -102,9 +110,14 @@ def test_undecodable_bytes_raise_our_error_naming_the_file(tmp_path):
 
 def test_embedded_newlines_and_quotes_in_open_text_survive(tmp_path):
     text = 'Line one,\nline "two"\r\nand three'
-    p = sf.surveymonkey_csv(tmp_path / "nl.csv", [sf.youth(1, effective_practice_text=text), sf.youth(2)])
+    p = sf.surveymonkey_csv(
+        tmp_path / "nl.csv", [sf.youth(1, effective_practice_text=text), sf.youth(2)]
+    )
     frame = _read(p).frame
-    assert frame["effective_practice_text"][0] == text.replace("\r\n", "\n") or frame["effective_practice_text"][0] == text
+    assert (
+        frame["effective_practice_text"][0] == text.replace("\r\n", "\n")
+        or frame["effective_practice_text"][0] == text
+    )
     assert frame["_row"].to_list() == [3, 4]
 
 
@@ -168,22 +181,33 @@ def test_workbook_with_several_sheets_asks_which(tmp_path):
 def test_renamed_question_names_the_column_and_closest_spec_question(tmp_path):
     p = sf.surveymonkey_csv(tmp_path / "ren.csv", [sf.youth(1)])
     old = SPEC.instance("tenure").text
-    p.write_bytes(p.read_bytes().replace(old.encode(), b"How long have you worked in this role, roughly?"))
+    p.write_bytes(
+        p.read_bytes().replace(old.encode(), b"How long have you worked in this role, roughly?")
+    )
     with pytest.raises(InputError) as err:
         _read(p)
     text = str(err.value)
-    assert "How long have you worked in this role" in text and "closest" in text and "'tenure'" in text
+    assert (
+        "How long have you worked in this role" in text and "closest" in text and "'tenure'" in text
+    )
     assert "spec question 'tenure'" in text  # and the spec question it left without a column
 
 
 def test_reworded_option_names_value_row_column_and_closest_option(tmp_path):
-    p = sf.surveymonkey_csv(tmp_path / "opt.csv", [sf.youth(1), sf.youth(2, met_purposes_education="neutral")])
-    p.write_bytes(p.read_bytes().replace(b"Neither agree nor disagree", b"Neither agree nor disgaree"))
+    p = sf.surveymonkey_csv(
+        tmp_path / "opt.csv", [sf.youth(1), sf.youth(2, met_purposes_education="neutral")]
+    )
+    p.write_bytes(
+        p.read_bytes().replace(b"Neither agree nor disagree", b"Neither agree nor disgaree")
+    )
     with pytest.raises(InputError) as err:
         _read(p)
     problem = err.value.problems[0]
     assert problem.row == 4 and isinstance(problem.column, int)
-    assert "disgaree" in problem.message and "closest option: 'Neither agree nor disagree'" in problem.message
+    assert (
+        "disgaree" in problem.message
+        and "closest option: 'Neither agree nor disagree'" in problem.message
+    )
 
 
 def test_value_outside_options_is_refused(tmp_path):
@@ -212,7 +236,9 @@ def test_an_unrelated_export_gets_one_clear_message(tmp_path):
         _read(p)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_raise_only_our_errors(tmp_path, data):
     p = tmp_path / "fuzz.csv"

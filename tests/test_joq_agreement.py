@@ -30,8 +30,9 @@ def test_alpha_matches_krippendorff_package():
     rng = np.random.default_rng(1)
     g = rng.integers(0, 2, (40, 5))
     m = np.where(rng.random((40, 5)) < 0.8, g, 1 - g)
-    expected = krippendorff.alpha(reliability_data=np.vstack([g.ravel(), m.ravel()]),
-                                  level_of_measurement="nominal")
+    expected = krippendorff.alpha(
+        reliability_data=np.vstack([g.ravel(), m.ravel()]), level_of_measurement="nominal"
+    )
     assert agr.measures(g, m)["alpha"] == pytest.approx(expected)
 
 
@@ -42,6 +43,14 @@ def test_table_is_tidy_seeded_and_has_overall_row():
     t2 = agr.agreement_table(gold, mach, ["a", "b", "c", "d"], ["x", "y", "z"], 200, 7)
     assert t1.equals(t2)
     assert t1["code"].to_list() == ["x", "y", "overall"]  # z: no gold, no machine -> left out
-    assert {"n_gold", "n_machine", "precision", "recall", "f1", "kappa", "f1_ci_low",
-            "kappa_ci_high"} <= set(t1.columns)
+    assert {
+        "n_gold",
+        "n_machine",
+        "precision",
+        "recall",
+        "f1",
+        "kappa",
+        "f1_ci_low",
+        "kappa_ci_high",
+    } <= set(t1.columns)
     assert t1.filter(pl.col("code") == "x")["recall"][0] == pytest.approx(0.5)

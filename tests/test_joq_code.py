@@ -10,7 +10,9 @@ from pipeline.joq.frames import OTHER, Thresholds
 def test_sentences_split_only_multi_sentence_answers():
     assert coder.sentences("Fund youth work properly") == []
     assert coder.sentences("More funding please. And talk to schools!") == [
-        "More funding please.", "And talk to schools!"]
+        "More funding please.",
+        "And talk to schools!",
+    ]
     assert coder.sentences("Money. Talk to schools more often") == []  # short part dropped
 
 
@@ -21,8 +23,7 @@ def test_segment_table_and_max_over_segments():
     seg = np.array([[0.9, 0.3], [0.1, 0.2]])
     out = coder.max_over_segments(whole, seg, owner, 0.5)
     assert np.allclose(out[0], [0.45, 0.15]) and np.allclose(out[1], [0.5, 0.1])
-    assert np.array_equal(coder.max_over_segments(whole, seg, owner, 0.0), whole,
-                          equal_nan=True)
+    assert np.array_equal(coder.max_over_segments(whole, seg, owner, 0.0), whole, equal_nan=True)
 
 
 def test_features_append_scaled_similarities_only_when_asked():
@@ -41,9 +42,18 @@ def _inputs(n=24, seed=0):
     ids = [f"R{i:02d}" for i in range(n)]
     codes = ["a", "b"]
     training = {ids[i]: frozenset({codes[lab[i]]}) for i in range(n)}
-    return coder.CodeInputs(ids, ["x"] * n, emb, codes, centres.copy(),
-                            [np.zeros((0, 8)), np.zeros((0, 8))], [[], []], [[], []], [[], []],
-                            training)
+    return coder.CodeInputs(
+        ids,
+        ["x"] * n,
+        emb,
+        codes,
+        centres.copy(),
+        [np.zeros((0, 8)), np.zeros((0, 8))],
+        [[], []],
+        [[], []],
+        [[], []],
+        training,
+    )
 
 
 def test_pooled_cross_validation_scores_every_grid_point_and_is_deterministic():
@@ -57,7 +67,8 @@ def test_pooled_cross_validation_scores_every_grid_point_and_is_deterministic():
 
 
 def test_decide_emits_other_when_nothing_clears_fallback():
-    s = coder.Scores(*(np.zeros((1, 2)),) * 2, np.zeros((1, 2)), np.full((1, 2), np.nan),
-                     np.array([[0.2, 0.1]]))
+    s = coder.Scores(
+        *(np.zeros((1, 2)),) * 2, np.zeros((1, 2)), np.full((1, 2), np.nan), np.array([[0.2, 0.1]])
+    )
     out = coder.decide(s, ["a", "b"], ["R1"], Thresholds(fallback=0.3))
     assert out["code_id"].to_list() == [OTHER]

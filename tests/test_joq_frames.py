@@ -6,21 +6,47 @@ import yaml
 from pipeline.errors import SpecError
 from pipeline.joq.frames import load_frame, load_taxonomy
 
-TAXONOMY = {"version": 1, "themes": [
-    {"id": "communication", "label": "Communication", "description": "talking", "sources": []},
-    {"id": "funding_resources", "label": "Funding", "description": "money", "sources": []},
-    {"id": "other", "label": "Other", "description": "", "sources": []}]}
+TAXONOMY = {
+    "version": 1,
+    "themes": [
+        {"id": "communication", "label": "Communication", "description": "talking", "sources": []},
+        {"id": "funding_resources", "label": "Funding", "description": "money", "sources": []},
+        {"id": "other", "label": "Other", "description": "", "sources": []},
+    ],
+}
 
 
 def frame_dict(**over):
-    base = {"month": "2025-01", "version": 1, "status": "reviewed", "question": "Q?",
-            "sectors": [{"code": "education", "label": "Education"}],
-            "sample": {"size": 4, "seed": 1, "stratify_by": None},
-            "codes": [
-                {"id": "talk", "label": "Talk", "definition": "d", "theme": "communication",
-                 "include": ["Talk"], "exclude": [], "exemplars": [], "version": 1},
-                {"id": "other", "label": "Other", "definition": "", "theme": "other",
-                 "include": [], "exclude": [], "exemplars": [], "version": 1}]}
+    base = {
+        "month": "2025-01",
+        "version": 1,
+        "status": "reviewed",
+        "question": "Q?",
+        "sectors": [{"code": "education", "label": "Education"}],
+        "sample": {"size": 4, "seed": 1, "stratify_by": None},
+        "codes": [
+            {
+                "id": "talk",
+                "label": "Talk",
+                "definition": "d",
+                "theme": "communication",
+                "include": ["Talk"],
+                "exclude": [],
+                "exemplars": [],
+                "version": 1,
+            },
+            {
+                "id": "other",
+                "label": "Other",
+                "definition": "",
+                "theme": "other",
+                "include": [],
+                "exclude": [],
+                "exemplars": [],
+                "version": 1,
+            },
+        ],
+    }
     base.update(over)
     return base
 
@@ -37,11 +63,14 @@ def test_valid_frame_loads_and_lowercases_phrases(tmp_path):
     assert f.code("talk").include == ["talk"]
 
 
-@pytest.mark.parametrize(("change", "needle"), [
-    ({"colour": "red"}, "colour"),
-    ({"status": "final"}, "status"),
-    ({"month": "2025-13"}, "month"),
-])
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"colour": "red"}, "colour"),
+        ({"status": "final"}, "status"),
+        ({"month": "2025-13"}, "month"),
+    ],
+)
 def test_structural_errors_name_file_and_field(tmp_path, change, needle):
     with pytest.raises(SpecError) as err:
         load_frame("2025-01", write(tmp_path, frame_dict(**change)))
@@ -50,8 +79,11 @@ def test_structural_errors_name_file_and_field(tmp_path, change, needle):
 
 def test_duplicate_codes_unknown_theme_and_repeated_exemplar_are_all_reported(tmp_path):
     d = frame_dict()
-    bad = dict(d["codes"][0], theme="nope",
-               exemplars=[{"response_id": "A", "text": "x"}, {"response_id": "A", "text": "x"}])
+    bad = dict(
+        d["codes"][0],
+        theme="nope",
+        exemplars=[{"response_id": "A", "text": "x"}, {"response_id": "A", "text": "x"}],
+    )
     d["codes"] = [d["codes"][0], bad, d["codes"][1]]
     with pytest.raises(SpecError) as err:
         load_frame("2025-01", write(tmp_path, d))

@@ -6,9 +6,11 @@ from pipeline.errors import InputError
 from pipeline.joq import importer, store
 from pipeline.joq.frames import Sector
 
-SECTORS = [Sector(code="education", label="Education including schools"),
-           Sector(code="housing", label="Housing including housing associations"),
-           Sector(code="all", label="All of the above")]
+SECTORS = [
+    Sector(code="education", label="Education including schools"),
+    Sector(code="housing", label="Housing including housing associations"),
+    Sector(code="all", label="All of the above"),
+]
 HEADER = "Response ID,Submitted,Which sector(s)?,Answer,Role,Region\n"
 
 
@@ -18,11 +20,13 @@ def export(tmp_path, rows, name="e.csv"):
     return p
 
 
-ROWS = ['R1,2025-02-01,Education including schools,Schools should talk to us,YW,London\n',
-        'R2,2025-02-01,"Education; Housing including housing associations",More funding,YW,\n',
-        'R3,2025-02-01,All of the above,n/a,,\n',
-        'R4,2025-02-01,All of the above,,,\n',
-        "R5,2025-02-01,All of the above,Don't know.,,\n"]
+ROWS = [
+    "R1,2025-02-01,Education including schools,Schools should talk to us,YW,London\n",
+    'R2,2025-02-01,"Education; Housing including housing associations",More funding,YW,\n',
+    "R3,2025-02-01,All of the above,n/a,,\n",
+    "R4,2025-02-01,All of the above,,,\n",
+    "R5,2025-02-01,All of the above,Don't know.,,\n",
+]
 
 
 def test_reimport_same_file_changes_nothing_and_nonanswers_are_flagged(tmp_path):
@@ -42,8 +46,11 @@ def test_changed_file_is_reported_and_refused_unless_replace_keeping_decisions(t
     con = store.connect(":memory:")
     importer.import_export(con, export(tmp_path, ROWS), "2025-01", SECTORS)
     con.execute("INSERT INTO joq_decisions VALUES ('2025-01','R1',['x'],false,NULL,'AB','t',1)")
-    changed = [ROWS[0].replace("talk to us", "talk to us more"), ROWS[1],
-               'R9,2025-02-01,All of the above,New answer,,\n']
+    changed = [
+        ROWS[0].replace("talk to us", "talk to us more"),
+        ROWS[1],
+        "R9,2025-02-01,All of the above,New answer,,\n",
+    ]
     p2 = export(tmp_path, changed, "e2.csv")
     with pytest.raises(InputError) as err:
         importer.import_export(con, p2, "2025-01", SECTORS)
@@ -51,7 +58,11 @@ def test_changed_file_is_reported_and_refused_unless_replace_keeping_decisions(t
     assert "adds 1 (R9)" in msg and "removes 3 (R3, R4, R5)" in msg and "changes 1 (R1)" in msg
     res = importer.import_export(con, p2, "2025-01", SECTORS, replace=True)
     assert (res.status, res.added, res.removed, res.changed) == (
-        "replaced", ["R9"], ["R3", "R4", "R5"], ["R1"])
+        "replaced",
+        ["R9"],
+        ["R3", "R4", "R5"],
+        ["R1"],
+    )
     assert store.latest_decisions(con, "2025-01")["codes"].to_list() == [["x"]]
 
 
@@ -65,7 +76,7 @@ def test_missing_column_names_file_and_closest_header(tmp_path):
 
 
 def test_unknown_sector_names_label_row_and_closest(tmp_path):
-    p = export(tmp_path, ['R1,2025-02-01,Educatoin,Hello there,,\n'])
+    p = export(tmp_path, ["R1,2025-02-01,Educatoin,Hello there,,\n"])
     with pytest.raises(InputError) as err:
         importer.import_export(store.connect(":memory:"), p, "2025-01", SECTORS)
     assert "row 2" in str(err.value) and "'Educatoin'" in str(err.value)

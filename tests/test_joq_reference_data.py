@@ -191,8 +191,12 @@ def test_include_phrases_come_from_training_answers_or_the_definition(month: str
     for c in frame(month)["codes"]:
         own = f"{c['label']} {c['definition']} {training}".lower()
         for phrase in c["include"]:
-            variants = {phrase, phrase.replace("-", " "), phrase.replace(" ", "-"),
-                        phrase.replace("'", "")}
+            variants = {
+                phrase,
+                phrase.replace("-", " "),
+                phrase.replace(" ", "-"),
+                phrase.replace("'", ""),
+            }
             assert any(v in own for v in variants), (c["id"], phrase)
 
 

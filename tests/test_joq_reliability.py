@@ -22,51 +22,77 @@ from pipeline.manifest import PACKAGES
 
 MONTH = "2025-03"
 HOSTILE = '=HYPERLINK("http://x","y")'
-TAXONOMY = {"version": 1, "themes": [
-    {"id": "communication", "label": "Communication", "description": "talking", "sources": []},
-    {"id": "funding_resources", "label": "Funding", "description": "money", "sources": []},
-    {"id": "other", "label": "Other", "description": "", "sources": []}]}
+TAXONOMY = {
+    "version": 1,
+    "themes": [
+        {"id": "communication", "label": "Communication", "description": "talking", "sources": []},
+        {"id": "funding_resources", "label": "Funding", "description": "money", "sources": []},
+        {"id": "other", "label": "Other", "description": "", "sources": []},
+    ],
+}
 
 
 def code(cid: str, label: str, theme: str, include: list[str]) -> dict:
-    return {"id": cid, "label": label, "definition": f"{label.lower()} answers", "theme": theme,
-            "include": include, "exclude": [], "exemplars": []}
+    return {
+        "id": cid,
+        "label": label,
+        "definition": f"{label.lower()} answers",
+        "theme": theme,
+        "include": include,
+        "exclude": [],
+        "exemplars": [],
+    }
 
 
 def frame(label_of_money: str = "Funding") -> dict:
-    return {"month": MONTH, "version": 3, "status": "reviewed", "question": "One change?",
-            "sectors": [{"code": "education", "label": "Education"},
-                        {"code": "housing", "label": "Housing"},
-                        {"code": "all", "label": "All of the above"}],
-            "sample": {"size": 6, "seed": 29, "stratify_by": None},
-            "codes": [code("talk", "Talk more", "communication", ["talk"]),
-                      code("money", label_of_money, "funding_resources", ["funding"]),
-                      code("tenancy", "Tenancy support", "funding_resources", ["tenancy"]),
-                      code("contact", "Contact details", "communication", ["contact"]),
-                      code("mentor", "Mentoring", "communication", ["mentor"]),
-                      code("rota", "Shared rota", "communication", ["rota"]),
-                      {"id": "other", "label": "Other", "definition": "", "theme": "other"}]}
+    return {
+        "month": MONTH,
+        "version": 3,
+        "status": "reviewed",
+        "question": "One change?",
+        "sectors": [
+            {"code": "education", "label": "Education"},
+            {"code": "housing", "label": "Housing"},
+            {"code": "all", "label": "All of the above"},
+        ],
+        "sample": {"size": 6, "seed": 29, "stratify_by": None},
+        "codes": [
+            code("talk", "Talk more", "communication", ["talk"]),
+            code("money", label_of_money, "funding_resources", ["funding"]),
+            code("tenancy", "Tenancy support", "funding_resources", ["tenancy"]),
+            code("contact", "Contact details", "communication", ["contact"]),
+            code("mentor", "Mentoring", "communication", ["mentor"]),
+            code("rota", "Shared rota", "communication", ["rota"]),
+            {"id": "other", "label": "Other", "definition": "", "theme": "other"},
+        ],
+    }
 
 
 # (answer, sectors, region). Education/North are big groups; Housing (3 respondents) and the
 # Orkney region (2) are small, and only they mention "tenancy", so their answers are quoted.
 ROWS = (
-    [(f"Schools and youth workers should talk more, week {i}", "Education", "North")
-     for i in range(12)]
+    [
+        (f"Schools and youth workers should talk more, week {i}", "Education", "North")
+        for i in range(12)
+    ]
     + [(f"Long term funding for youth clubs, year {i}", "Education", "North") for i in range(10)]
-    + [("Tenancy support for care leavers", "Housing", "North"),
-       ("Tenancy workers and youth workers together", "Housing; Education", "North"),
-       ("Help with tenancy paperwork", "Housing", "North"),
-       ("Tenancy advice in rural areas", "Education", "Orkney"),
-       ("Tenancy help on the islands too", "Education", "Orkney")]
-    + [("Contact me at jo.bloggs@example.org please", "Education", "North"),
-       ("Contact the team on 07700 900123 any time", "Education", "North"),
-       ("Contact point at our base, NE1 4ST, would help", "Education", "North"),
-       ("Priya should mentor more young people", "Education", "North"),
-       ("More mentor schemes", "Education", "North"),
-       ("A shared rota with SECRET-EXCLUDED-WORDS", "Education", "North"),
-       ("A shared rota across services", "Education", "North"),
-       ("n/a", "Education", "North")]
+    + [
+        ("Tenancy support for care leavers", "Housing", "North"),
+        ("Tenancy workers and youth workers together", "Housing; Education", "North"),
+        ("Help with tenancy paperwork", "Housing", "North"),
+        ("Tenancy advice in rural areas", "Education", "Orkney"),
+        ("Tenancy help on the islands too", "Education", "Orkney"),
+    ]
+    + [
+        ("Contact me at jo.bloggs@example.org please", "Education", "North"),
+        ("Contact the team on 07700 900123 any time", "Education", "North"),
+        ("Contact point at our base, NE1 4ST, would help", "Education", "North"),
+        ("Priya should mentor more young people", "Education", "North"),
+        ("More mentor schemes", "Education", "North"),
+        ("A shared rota with SECRET-EXCLUDED-WORDS", "Education", "North"),
+        ("A shared rota across services", "Education", "North"),
+        ("n/a", "Education", "North"),
+    ]
 )
 EXCLUDED_TEXT = "SECRET-EXCLUDED-WORDS"
 PII = ("jo.bloggs@example.org", "07700 900123", "NE1 4ST", "Priya")
@@ -86,8 +112,9 @@ def new_month(root: Path, rows=ROWS, frame_doc: dict | None = None) -> runner.Se
     (root / "frames" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
     (root / "frames" / "joq" / f"{MONTH}.yaml").write_text(yaml.safe_dump(frame_doc or frame()))
     write_export(root / "export.csv", rows)
-    s = runner.Session(store.connect(root / "db.duckdb"), HashingEmbedder(), root / "out",
-                       root / "frames" / "joq")
+    s = runner.Session(
+        store.connect(root / "db.duckdb"), HashingEmbedder(), root / "out", root / "frames" / "joq"
+    )
     runner.run_import(s, root / "export.csv", MONTH)
     return s
 
@@ -110,7 +137,9 @@ def full_run(s: runner.Session, names=("Priya",)) -> Path:
     """import (done) -> code -> review sheet -> reviewer excludes one quote -> code -> report."""
     runner.run_code(s, MONTH)
     path = runner.run_review_write(s, MONTH)
-    edit_review(path, {rid_of("A shared rota with SECRET-EXCLUDED-WORDS"): {"exclude_quote": "yes"}})
+    edit_review(
+        path, {rid_of("A shared rota with SECRET-EXCLUDED-WORDS"): {"exclude_quote": "yes"}}
+    )
     assert runner.run_review_apply(s, MONTH, path, "AB") == 1
     runner.run_code(s, MONTH)
     runner.run_review_write(s, MONTH)
@@ -127,9 +156,12 @@ def test_quote_from_a_group_under_10_respondents_carries_a_warning(tmp_path, epo
     out = full_run(s)
     ctx, _ = publish.month_context(s, MONTH, ["Priya"])
     quotes = [q for c in ctx["codes"] for q in c["quotes"]]
-    by_id = {r: (sec, reg) for r, sec, reg in
-             store.responses(s.con, MONTH, usable_only=True)
-             .select("response_id", "sectors", "region").iter_rows()}
+    by_id = {
+        r: (sec, reg)
+        for r, sec, reg in store.responses(s.con, MONTH, usable_only=True)
+        .select("response_id", "sectors", "region")
+        .iter_rows()
+    }
     sec_n, reg_n = report.group_sizes(store.responses(s.con, MONTH, usable_only=True))
     assert sec_n["housing"] == 3 and reg_n["Orkney"] == 2 and sec_n["education"] >= 10
     warned = set()
@@ -160,13 +192,19 @@ def test_report_quotes_are_redacted_and_excluded_quotes_never_appear(tmp_path, e
     ctx, _ = publish.month_context(s, MONTH, ["Priya"])
     quoted = {q.response_id: q.text for c in ctx["codes"] for q in c["quotes"]}
     # every PII answer is quoted (its code has <= 3 members) and comes out redacted
-    for text in ("Contact me at jo.bloggs@example.org please",
-                 "Contact the team on 07700 900123 any time",
-                 "Contact point at our base, NE1 4ST, would help",
-                 "Priya should mentor more young people"):
+    for text in (
+        "Contact me at jo.bloggs@example.org please",
+        "Contact the team on 07700 900123 any time",
+        "Contact point at our base, NE1 4ST, would help",
+        "Priya should mentor more young people",
+    ):
         assert rid_of(text) in quoted and quoted[rid_of(text)] != text
-    files = [out / "report.html", out / "report.md", *sorted((out / "tables").glob("*.csv")),
-             out / "manifest.json"]
+    files = [
+        out / "report.html",
+        out / "report.md",
+        *sorted((out / "tables").glob("*.csv")),
+        out / "manifest.json",
+    ]
     for f in files:
         body = f.read_text()
         for raw in PII:
@@ -196,22 +234,36 @@ def test_two_month_report_runs_give_identical_bytes_and_xlsx_cell_values(tmp_pat
         (tmp_path / name).mkdir()
         outs.append(full_run(new_month(tmp_path / name)))
     a, b = outs
-    text_files = sorted(p.relative_to(a) for p in a.rglob("*")
-                        if p.suffix in (".csv", ".md", ".html", ".json"))
-    assert {Path("report.html"), Path("report.md"), Path("manifest.json"),
-            Path("tables/joq-codes.csv"), Path("tables/figure-G-1.csv"),
-            Path("machine_codes.csv"), Path("other_review.csv")} <= set(text_files)
-    assert text_files == sorted(p.relative_to(b) for p in b.rglob("*")
-                                if p.suffix in (".csv", ".md", ".html", ".json"))
+    text_files = sorted(
+        p.relative_to(a) for p in a.rglob("*") if p.suffix in (".csv", ".md", ".html", ".json")
+    )
+    assert {
+        Path("report.html"),
+        Path("report.md"),
+        Path("manifest.json"),
+        Path("tables/joq-codes.csv"),
+        Path("tables/figure-G-1.csv"),
+        Path("machine_codes.csv"),
+        Path("other_review.csv"),
+    } <= set(text_files)
+    assert text_files == sorted(
+        p.relative_to(b) for p in b.rglob("*") if p.suffix in (".csv", ".md", ".html", ".json")
+    )
     for rel in text_files:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
     assert xlsx_values(a / "review.xlsx") == xlsx_values(b / "review.xlsx")
     # and a re-render over the same database changes nothing
     before = {rel: (a / rel).read_bytes() for rel in text_files}
-    publish.write_month_report(runner.Session(store.connect(tmp_path / "a" / "db.duckdb"),
-                                              HashingEmbedder(), tmp_path / "a" / "out",
-                                              tmp_path / "a" / "frames" / "joq"),
-                               MONTH, ["Priya"])
+    publish.write_month_report(
+        runner.Session(
+            store.connect(tmp_path / "a" / "db.duckdb"),
+            HashingEmbedder(),
+            tmp_path / "a" / "out",
+            tmp_path / "a" / "frames" / "joq",
+        ),
+        MONTH,
+        ["Priya"],
+    )
     assert {rel: (a / rel).read_bytes() for rel in text_files} == before
 
 
@@ -230,12 +282,19 @@ def test_month_report_records_input_frame_model_seeds_packages_and_commit(tmp_pa
     m = json.loads((out / "manifest.json").read_text())
     export_sha = hashlib.sha256((tmp_path / "export.csv").read_bytes()).hexdigest()
     frame_sha = hashlib.sha256(
-        (tmp_path / "frames" / "joq" / f"{MONTH}.yaml").read_bytes()).hexdigest()
-    assert m["input"] == {"file": "export.csv", "sha256": export_sha, "rows": len(ROWS),
-                          "synthetic": False}
+        (tmp_path / "frames" / "joq" / f"{MONTH}.yaml").read_bytes()
+    ).hexdigest()
+    assert m["input"] == {
+        "file": "export.csv",
+        "sha256": export_sha,
+        "rows": len(ROWS),
+        "synthetic": False,
+    }
     assert m["frame"] == {"version": 3, "status": "reviewed", "sha256": frame_sha}
-    assert m["model"] == {"id": "all-MiniLM-L6-v2@sha256:0123456789abcdef",
-                          "weights_sha256": "0123456789abcdef"}
+    assert m["model"] == {
+        "id": "all-MiniLM-L6-v2@sha256:0123456789abcdef",
+        "weights_sha256": "0123456789abcdef",
+    }
     assert m["seeds"] == {"fewshot_random_state": 29, "other_grouping": 29, "sample": 29}
     assert m["run_id"] and m["thresholds"]["accept"] == pytest.approx(0.65)
     assert set(m["packages"]) == set(PACKAGES) and m["packages"]["polars"] == pl.__version__
@@ -243,14 +302,14 @@ def test_month_report_records_input_frame_model_seeds_packages_and_commit(tmp_pa
     assert m["redaction_names"] == 1 and "Priya" not in json.dumps(m)
     # the same facts are in the report a reader sees
     html = (out / "report.html").read_text()
-    for fact in (export_sha, "version 3", m["model"]["id"], m["run_id"],
-                 "fewshot_random_state=29"):
+    for fact in (export_sha, "version 3", m["model"]["id"], m["run_id"], "fewshot_random_state=29"):
         assert fact in html, fact
     # the hashing embedder has no weights, and the manifest says so
     s2 = new_month(tmp_path / "h")
     m2 = json.loads((full_run(s2) / "manifest.json").read_text())
-    assert m2["model"]["id"].startswith("hashing-") and "no weights" in m2["model"][
-        "weights_sha256"]
+    assert (
+        m2["model"]["id"].startswith("hashing-") and "no weights" in m2["model"]["weights_sha256"]
+    )
 
 
 def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path, epoch):
@@ -258,16 +317,22 @@ def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path,
     coded = "Long term funding for youth clubs, year 3"
     runner.run_code(s, MONTH)
     path = runner.run_review_write(s, MONTH)
-    edit_review(path, {rid_of(coded): {"final_codes": "talk; money"},
-                       rid_of("More mentor schemes"): {"exclude_quote": "yes"}})
+    edit_review(
+        path,
+        {
+            rid_of(coded): {"final_codes": "talk; money"},
+            rid_of("More mentor schemes"): {"exclude_quote": "yes"},
+        },
+    )
     assert runner.run_review_apply(s, MONTH, path, "AB") == 2
 
     def state():
         d = store.latest_decisions(s.con, MONTH)
         f = store.final_codes(s.con, MONTH)
-        return (sorted(f.filter(pl.col("response_id") == rid_of(coded))["code_id"].to_list()),
-                d.filter(pl.col("response_id") == rid_of("More mentor schemes"))
-                ["exclude_quote"][0])
+        return (
+            sorted(f.filter(pl.col("response_id") == rid_of(coded))["code_id"].to_list()),
+            d.filter(pl.col("response_id") == rid_of("More mentor schemes"))["exclude_quote"][0],
+        )
 
     assert state() == (["money", "talk"], True)
     runner.run_code(s, MONTH)
@@ -285,8 +350,12 @@ def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path,
     assert runner.run_import(s, tmp_path / "export.csv", MONTH, replace=True).status == "replaced"
     runner.run_code(s, MONTH)
     assert state() == (["money", "talk"], True)
-    assert store.latest_decisions(s.con, MONTH).filter(
-        pl.col("response_id") == rid_of(coded))["exclude_quote"][0] is True
+    assert (
+        store.latest_decisions(s.con, MONTH).filter(pl.col("response_id") == rid_of(coded))[
+            "exclude_quote"
+        ][0]
+        is True
+    )
 
 
 def test_formula_in_answers_and_labels_is_text_in_review_xlsx_and_tables_csv(tmp_path, epoch):

@@ -23,9 +23,15 @@ def test_sample_larger_than_population_is_an_input_error():
 
 
 def test_stratified_sample_is_proportional():
-    usable = pl.DataFrame({"response_id": [f"R{i:02d}" for i in range(40)],
-                           "sectors": [["all"]] * 20 + [["education"]] * 10
-                           + [["housing"]] * 6 + [["education", "housing"]] * 4})
+    usable = pl.DataFrame(
+        {
+            "response_id": [f"R{i:02d}" for i in range(40)],
+            "sectors": [["all"]] * 20
+            + [["education"]] * 10
+            + [["housing"]] * 6
+            + [["education", "housing"]] * 4,
+        }
+    )
     got = sampling.draw_sample(usable, 10, 5, "sector")
     keys = dict(zip(usable["response_id"], usable["sectors"], strict=True))
     strata = [sampling.stratum(keys[r]) for r in got]

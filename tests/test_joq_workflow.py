@@ -12,28 +12,61 @@ from pipeline.embed import HashingEmbedder
 from pipeline.joq import publish, runner, store
 from pipeline.safety.html import assert_rendered_clean
 
-TAXONOMY = {"version": 1, "themes": [
-    {"id": "communication", "label": "Communication", "description": "talking", "sources": []},
-    {"id": "funding_resources", "label": "Funding", "description": "money", "sources": []},
-    {"id": "other", "label": "Other", "description": "", "sources": []}]}
-FRAME = {"month": "2025-01", "version": 2, "status": "reviewed", "question": "One change?",
-         "sectors": [{"code": "education", "label": "Education"},
-                     {"code": "housing", "label": "Housing"},
-                     {"code": "all", "label": "All of the above"}],
-         "sample": {"size": 4, "seed": 11, "stratify_by": None},
-         "codes": [
-             {"id": "talk", "label": "Talk more", "definition": "talking and communication",
-              "theme": "communication", "include": ["talk", "communicat"], "exclude": [],
-              "exemplars": [{"response_id": "R01", "text": "Talk to each other more"}]},
-             {"id": "money", "label": "Funding", "definition": "money and funding",
-              "theme": "funding_resources", "include": ["funding", "money"], "exclude": [],
-              "exemplars": []},
-             {"id": "other", "label": "Other", "definition": "", "theme": "other"}]}
-ANSWERS = ["Talk to each other more", "More funding for youth clubs", "Money for staff",
-           "Better communication with schools", "Funding and communication please",
-           "<script>alert(1)</script> talk {{ 7*7 }} {% if x %}", "Weather is nice today",
-           "n/a", "Long term funding please", "Schools should talk to youth workers",
-           "Email me at someone@example.org to talk", "Funding cuts hurt"]
+TAXONOMY = {
+    "version": 1,
+    "themes": [
+        {"id": "communication", "label": "Communication", "description": "talking", "sources": []},
+        {"id": "funding_resources", "label": "Funding", "description": "money", "sources": []},
+        {"id": "other", "label": "Other", "description": "", "sources": []},
+    ],
+}
+FRAME = {
+    "month": "2025-01",
+    "version": 2,
+    "status": "reviewed",
+    "question": "One change?",
+    "sectors": [
+        {"code": "education", "label": "Education"},
+        {"code": "housing", "label": "Housing"},
+        {"code": "all", "label": "All of the above"},
+    ],
+    "sample": {"size": 4, "seed": 11, "stratify_by": None},
+    "codes": [
+        {
+            "id": "talk",
+            "label": "Talk more",
+            "definition": "talking and communication",
+            "theme": "communication",
+            "include": ["talk", "communicat"],
+            "exclude": [],
+            "exemplars": [{"response_id": "R01", "text": "Talk to each other more"}],
+        },
+        {
+            "id": "money",
+            "label": "Funding",
+            "definition": "money and funding",
+            "theme": "funding_resources",
+            "include": ["funding", "money"],
+            "exclude": [],
+            "exemplars": [],
+        },
+        {"id": "other", "label": "Other", "definition": "", "theme": "other"},
+    ],
+}
+ANSWERS = [
+    "Talk to each other more",
+    "More funding for youth clubs",
+    "Money for staff",
+    "Better communication with schools",
+    "Funding and communication please",
+    "<script>alert(1)</script> talk {{ 7*7 }} {% if x %}",
+    "Weather is nice today",
+    "n/a",
+    "Long term funding please",
+    "Schools should talk to youth workers",
+    "Email me at someone@example.org to talk",
+    "Funding cuts hurt",
+]
 
 
 @pytest.fixture
@@ -46,8 +79,12 @@ def month(tmp_path):
         sector = "Education" if i % 3 else "All of the above"
         lines.append(f'R{i:02d},2025-02-01,{sector},"{a}",{"North" if i % 2 else "South"}')
     (tmp_path / "export.csv").write_text("\n".join(lines) + "\n")
-    s = runner.Session(store.connect(tmp_path / "db.duckdb"), HashingEmbedder(),
-                       tmp_path / "out", tmp_path / "frames" / "joq")
+    s = runner.Session(
+        store.connect(tmp_path / "db.duckdb"),
+        HashingEmbedder(),
+        tmp_path / "out",
+        tmp_path / "frames" / "joq",
+    )
     runner.run_import(s, tmp_path / "export.csv", "2025-01")
     return s, tmp_path
 
@@ -84,8 +121,7 @@ def test_review_round_trip_survives_recode_and_reimport(month):
     s, tmp = month
     runner.run_code(s, "2025-01")
     path = runner.run_review_write(s, "2025-01")
-    edit_review(path, {"R07": {"final_codes": "talk; money"},
-                       "R03": {"exclude_quote": "yes"}})
+    edit_review(path, {"R07": {"final_codes": "talk; money"}, "R03": {"exclude_quote": "yes"}})
     assert runner.run_review_apply(s, "2025-01", path, "AB") == 2
     assert codes_of(s, "R07") == ["money", "talk"]
     runner.run_code(s, "2025-01")
@@ -126,11 +162,25 @@ def test_report_escapes_hostile_text_and_is_self_contained(month):
     md = (html_path.parent / "report.md").read_text()
     assert "{{" not in md and "{%" not in md
     tables = {p.stem for p in (html_path.parent / "tables").glob("*.csv")}
-    assert {"figure-G-1", "joq-coselection", "joq-codes", "joq-codes-by-sector",
-            "joq-taxonomy-themes"} <= tables
+    assert {
+        "figure-G-1",
+        "joq-coselection",
+        "joq-codes",
+        "joq-codes-by-sector",
+        "joq-taxonomy-themes",
+    } <= tables
     g1 = pl.read_csv(html_path.parent / "tables" / "figure-G-1.csv")
-    assert g1.columns == ["table_id", "group", "row_label", "n", "base", "pct", "ci_low",
-                          "ci_high", "flag"]
+    assert g1.columns == [
+        "table_id",
+        "group",
+        "row_label",
+        "n",
+        "base",
+        "pct",
+        "ci_low",
+        "ci_high",
+        "flag",
+    ]
     assert g1["base"].to_list() == [11, 11, 11]
     trends = publish.write_trends(s)
     assert_rendered_clean(trends.read_text())
@@ -150,8 +200,9 @@ def test_discover_writes_draft_and_saturation(month):
 def test_cli_exits_2_with_clean_message_on_bad_file(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("nothing,useful\n1,2\n")
-    res = CliRunner().invoke(app, ["joq", "import", str(bad), "--month", "2025-01",
-                                   "--db", str(tmp_path / "db.duckdb")])
+    res = CliRunner().invoke(
+        app, ["joq", "import", str(bad), "--month", "2025-01", "--db", str(tmp_path / "db.duckdb")]
+    )
     assert res.exit_code == 2
     assert "missing column" in res.output and "Traceback" not in res.output
 

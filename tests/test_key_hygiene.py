@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_key_file_is_git_ignored_and_untracked():
     ignored = subprocess.run(["git", "check-ignore", "-q", ".joinedup_key"], cwd=ROOT)
     assert ignored.returncode == 0
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     assert ".joinedup_key" not in tracked
 
 
@@ -25,7 +27,9 @@ def test_no_tracked_file_contains_the_local_key():
     """The suite's own key is a published test value; the real local key must be nowhere."""
     key_file = ROOT / ".joinedup_key"
     keys = [key_file.read_text().strip()] if key_file.exists() else []
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     for name in tracked:
         path = ROOT / name
         if path.is_file() and path.stat().st_size < 5_000_000:

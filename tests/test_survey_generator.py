@@ -79,7 +79,9 @@ def _funnel(rows: list[list[str]], spec) -> dict[str, object]:
             continue
         kept.append(row)
     labels = {o.label: o.code for o in spec.options(spec.question("sector"))}
-    entries = yaml.safe_load((spec.directory / "recodes.yaml").read_text(encoding="utf-8"))["entries"]
+    entries = yaml.safe_load((spec.directory / "recodes.yaml").read_text(encoding="utf-8"))[
+        "entries"
+    ]
     table = {e["text"]: e["category"] for e in entries}
     sectors = Counter()
     other = 0
@@ -104,7 +106,9 @@ def test_table_f1_after_recoding(rows, spec) -> None:
 
 
 def test_recodes_have_reviewed_and_unreviewed_others(rows, spec) -> None:
-    entries = yaml.safe_load((spec.directory / "recodes.yaml").read_text(encoding="utf-8"))["entries"]
+    entries = yaml.safe_load((spec.directory / "recodes.yaml").read_text(encoding="utf-8"))[
+        "entries"
+    ]
     assert sum(e["category"] != "other" for e in entries) == 9
     assert all(e["category"] != "youth" for e in entries)
     texts = {e["text"] for e in entries}

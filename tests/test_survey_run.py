@@ -41,8 +41,14 @@ def _files(d: Path) -> list[Path]:
 def test_reference_export_reproduces_the_published_funnel(runs):
     funnel = dict(pl.read_csv(runs[0] / "funnel.csv").iter_rows())
     assert funnel == {
-        "raw": 320, "removed_duplicate": 1, "removed_partial": 23, "usable": 296,
-        "other_sector": 27, "other_recoded": 9, "route_youth": 252, "route_allied": 44,
+        "raw": 320,
+        "removed_duplicate": 1,
+        "removed_partial": 23,
+        "usable": 296,
+        "other_sector": 27,
+        "other_recoded": 9,
+        "route_youth": 252,
+        "route_allied": 44,
     }
     ledger = pl.read_csv(runs[0] / "ledger.csv")
     assert ledger.height == 320 and ledger["row"].n_unique() == 320
@@ -50,8 +56,17 @@ def test_reference_export_reproduces_the_published_funnel(runs):
 
 def test_report_directory_has_every_output(runs):
     d = runs[0]
-    for name in ("report.html", "report.md", "tables.xlsx", "published_check.csv", "funnel.csv",
-                 "ledger.csv", "manifest.json", "validation.txt", "other_review.csv"):
+    for name in (
+        "report.html",
+        "report.md",
+        "tables.xlsx",
+        "published_check.csv",
+        "funnel.csv",
+        "ledger.csv",
+        "manifest.json",
+        "validation.txt",
+        "other_review.csv",
+    ):
         assert (d / name).is_file(), name
     tables = list((d / "tables").glob("*.csv"))
     assert len(tables) >= 25
@@ -93,7 +108,9 @@ def test_no_output_contains_an_email_ip_name_raw_id_or_the_key(runs):
     for path in _files(runs[0]):
         if path.suffix == ".xlsx":
             wb = load_workbook(path)
-            text = "\n".join(str(c.value) for ws in wb for r in ws.iter_rows() for c in r if c.value is not None)
+            text = "\n".join(
+                str(c.value) for ws in wb for r in ws.iter_rows() for c in r if c.value is not None
+            )
         else:
             text = path.read_text(encoding="utf-8")
         leaked = [n for n in needles if n in text]
@@ -103,7 +120,11 @@ def test_no_output_contains_an_email_ip_name_raw_id_or_the_key(runs):
 
 def test_manifest_records_provenance(runs):
     m = json.loads((runs[0] / "manifest.json").read_text())
-    assert m["input"]["sha256"] and m["input"]["encoding"] == "utf-8-sig" and m["input"]["layout"] == "surveymonkey"
+    assert (
+        m["input"]["sha256"]
+        and m["input"]["encoding"] == "utf-8-sig"
+        and m["input"]["layout"] == "surveymonkey"
+    )
     assert m["spec_version"] and len(m["spec_sha256"]) == 64
     assert m["synthetic"] is True
     assert {"polars", "duckdb", "pandera"} <= set(m["packages"])

@@ -84,8 +84,9 @@ class Grid:
     def row_numbers(self, start: int) -> pl.Series:
         """Spreadsheet row numbers of the records from ``start`` on."""
         if self.numbers is None:
-            return pl.int_range(self.first_row + start, self.first_row + self.height, eager=True,
-                                dtype=pl.Int64)
+            return pl.int_range(
+                self.first_row + start, self.first_row + self.height, eager=True, dtype=pl.Int64
+            )
         return pl.Series(self.numbers[start:], dtype=pl.Int64)
 
 
@@ -125,7 +126,7 @@ def read_grid(path: Path, sheet: str | None = None) -> Grid:
     except IsADirectoryError:
         raise InputError("is a directory, not an export file", file=path) from None
     # a regex stops at the first non-blank byte; bytes.strip() would copy the whole file
-    if not _CONTENT.search(raw[len(BOM):] if raw.startswith(BOM) else raw):
+    if not _CONTENT.search(raw[len(BOM) :] if raw.startswith(BOM) else raw):
         raise InputError("the file is empty", file=path, fix="export the survey responses again")
     if raw.startswith(XLSX_MAGIC):
         grid = _read_xlsx(raw, path, sheet)
@@ -199,8 +200,9 @@ def fast_grid(raw: bytes, path: Path) -> Grid | None:
 CHUNK_BYTES = 1 << 27  # files above 128 MB are parsed in chunks of about this size
 
 
-def _chunked_grid(body: bytes, path: Path, encoding: str, n: int,
-                  marks: list[tuple[int, int]]) -> Grid | None:
+def _chunked_grid(
+    body: bytes, path: Path, encoding: str, n: int, marks: list[tuple[int, int]]
+) -> Grid | None:
     """A large, already checked file: record boundaries from the byte scan cut it into parts of
     about ``CHUNK_BYTES``; only the first few records are parsed now (the header candidates)."""
     parts, lo, first = [], 0, 0
@@ -223,16 +225,22 @@ def _parse_part(chunk: bytes, path: Path, n_rows: int | None = None) -> pl.DataF
     has the same number of fields and quoting is well formed, so polars and the csv module agree;
     should polars still refuse, the csv module parses the chunk."""
     try:
-        return pl.read_csv(io.BytesIO(chunk), has_header=False, infer_schema=False,
-                           truncate_ragged_lines=False, n_rows=n_rows)
+        return pl.read_csv(
+            io.BytesIO(chunk),
+            has_header=False,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+            n_rows=n_rows,
+        )
     except Exception:
         return _csv_part(chunk, n_rows)
 
 
 def _csv_part(chunk: bytes, n_rows: int | None = None) -> pl.DataFrame:
     records = list(csv.reader(io.StringIO(chunk.decode("utf-8"), newline="")))[:n_rows]
-    return pl.DataFrame({f"column_{j + 1}": [r[j] for r in records]
-                         for j in range(len(records[0]))})
+    return pl.DataFrame(
+        {f"column_{j + 1}": [r[j] for r in records] for j in range(len(records[0]))}
+    )
 
 
 def _valid_utf8(body: bytes, chunk: int = 1 << 24) -> bool:
@@ -251,8 +259,7 @@ _OPEN_AFTER = np.array([ord(","), ord("\n"), ord('"')], dtype=np.uint8)
 _CLOSE_BEFORE = np.array([ord(","), ord("\r"), ord("\n"), ord('"')], dtype=np.uint8)
 
 
-def _plain_records(body: bytes, chunk: int = 1 << 24
-                   ) -> tuple[int, list[tuple[int, int]]] | None:
+def _plain_records(body: bytes, chunk: int = 1 << 24) -> tuple[int, list[tuple[int, int]]] | None:
     """Number of records, and (byte offset after a record end, records before it) at the last
     record end of every ``chunk`` bytes (where a large file may be cut), when every record has the first record's field count, no record is
     blank (only commas, quotes, whitespace or non-ASCII bytes) and quoting is RFC 4180 (a quote

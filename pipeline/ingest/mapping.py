@@ -28,7 +28,9 @@ IDENTIFYING = re.compile(
 NAME_HEADERS = re.compile(r"(first|last|full)? ?name$")
 META = ("respondent_id", "collector_id", "started", "ended")
 TRUTHY = {"1", "true", "yes", "y", "x", "checked", "selected"}
-PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())  # what str.strip() strips
+PY_WHITESPACE = "".join(
+    c for c in map(chr, range(0x3001)) if c.isspace()
+)  # what str.strip() strips
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,9 @@ def _report_missing(spec: Questionnaire, found: dict[str, int], problems: Proble
         )
 
 
-def to_frame(grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire
-             ) -> tuple[pl.DataFrame, list[str]]:
+def to_frame(
+    grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire
+) -> tuple[pl.DataFrame, list[str]]:
     """Cells -> typed, coded columns (option labels become codes; unknown values are errors),
     and the deny-list of names typed into the export's own name columns (for redacting quotes;
     kept in memory only). A large file is converted one chunk of rows at a time, one parse per
@@ -191,8 +194,9 @@ def to_frame(grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire
     return _null_unanswered_multis(frame, spec), sorted(names)
 
 
-def _chunk_frame(grid: Grid, start: int, mapping: Mapping, spec: Questionnaire,
-                 bad: BadValues) -> pl.DataFrame:
+def _chunk_frame(
+    grid: Grid, start: int, mapping: Mapping, spec: Questionnaire, bad: BadValues
+) -> pl.DataFrame:
     cols: dict[str, pl.Series] = {"_row": grid.row_numbers(start).alias("_row")}
     for key, j in mapping.meta.items():
         s = grid.column(j, start).str.strip_chars(PY_WHITESPACE)
@@ -221,8 +225,15 @@ class BadValues:
     def __init__(self) -> None:
         self.cols: dict[str, _BadColumn] = {}
 
-    def add(self, col: ColumnSpec, j: int, labels: list[str], rows: list[int],
-            values: list[str], total: int) -> None:
+    def add(
+        self,
+        col: ColumnSpec,
+        j: int,
+        labels: list[str],
+        rows: list[int],
+        values: list[str],
+        total: int,
+    ) -> None:
         entry = self.cols.setdefault(col.name, _BadColumn(col, j, labels))
         room = self.SHOWN - len(entry.shown)
         entry.shown.extend(zip(rows[:room], values[:room], strict=True))
@@ -301,8 +312,14 @@ def _bad_values(
     bad_idx = (~ok).arg_true().to_list()
     if bad_idx:
         shown = bad_idx[: BadValues.SHOWN]
-        problems.add(col, j, labels, [grid.number(header_rows + i) for i in shown],
-                     [_short(str(s[i]).strip(), 40) for i in shown], len(bad_idx))
+        problems.add(
+            col,
+            j,
+            labels,
+            [grid.number(header_rows + i) for i in shown],
+            [_short(str(s[i]).strip(), 40) for i in shown],
+            len(bad_idx),
+        )
 
 
 def _null_unanswered_multis(frame: pl.DataFrame, spec: Questionnaire) -> pl.DataFrame:

@@ -54,8 +54,15 @@ def _from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray)
     zeros = 2 * cells - ones
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = np.where(ones * zeros > 0, 1 - (2 * cells - 1) * dis / (ones * zeros), np.nan)
-    return {"precision": precision, "recall": recall, "f1": f1, "kappa": kappa, "alpha": alpha,
-            "macro_f1": _nanmean(f1), "mean_kappa": _nanmean(kappa)}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "kappa": kappa,
+        "alpha": alpha,
+        "macro_f1": _nanmean(f1),
+        "mean_kappa": _nanmean(kappa),
+    }
 
 
 def _nanmean(x: np.ndarray) -> np.ndarray:
@@ -64,8 +71,7 @@ def _nanmean(x: np.ndarray) -> np.ndarray:
         return np.where(ok.any(axis=-1), np.where(ok, x, 0).sum(axis=-1) / ok.sum(axis=-1), np.nan)
 
 
-def measures(gold: np.ndarray, machine: np.ndarray,
-             weights: np.ndarray | None = None) -> dict:
+def measures(gold: np.ndarray, machine: np.ndarray, weights: np.ndarray | None = None) -> dict:
     """Measures for one set (``weights`` None) or for B resamples (``weights`` B x n counts)."""
     g = gold.astype(np.float64)
     m = machine.astype(np.float64)
@@ -94,9 +100,14 @@ def _ci(x: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def agreement_table(gold_long: pl.DataFrame, machine_long: pl.DataFrame, ids: Sequence[str],
-                    codes: Sequence[str], resamples: int = 1000, seed: int = 20250131
-                    ) -> pl.DataFrame:
+def agreement_table(
+    gold_long: pl.DataFrame,
+    machine_long: pl.DataFrame,
+    ids: Sequence[str],
+    codes: Sequence[str],
+    resamples: int = 1000,
+    seed: int = 20250131,
+) -> pl.DataFrame:
     """Tidy per-code table plus an ``overall`` row (macro-F1 in f1, mean kappa in kappa, alpha)."""
     ids = sorted(set(ids))
     gold = binary_matrix(gold_long, ids, codes)
@@ -108,16 +119,24 @@ def agreement_table(gold_long: pl.DataFrame, machine_long: pl.DataFrame, ids: Se
     boot = measures(gold, mach, bootstrap_weights(len(ids), resamples, seed)) if ids else None
     rows = []
     for j, code in enumerate(codes):
-        row = {"code": code, "n_answers": len(ids), "n_gold": int(gold[:, j].sum()),
-               "n_machine": int(mach[:, j].sum())}
+        row = {
+            "code": code,
+            "n_answers": len(ids),
+            "n_gold": int(gold[:, j].sum()),
+            "n_machine": int(mach[:, j].sum()),
+        }
         for k in ("precision", "recall", "f1", "kappa"):
             row[k] = float(point[k][j])
             lo, hi = _ci(boot[k][:, j]) if boot else (np.nan, np.nan)
             row[f"{k}_ci_low"], row[f"{k}_ci_high"] = lo, hi
         row["alpha"] = row["alpha_ci_low"] = row["alpha_ci_high"] = float("nan")
         rows.append(row)
-    overall = {"code": "overall", "n_answers": len(ids), "n_gold": int(gold.sum()),
-               "n_machine": int(mach.sum())}
+    overall = {
+        "code": "overall",
+        "n_answers": len(ids),
+        "n_gold": int(gold.sum()),
+        "n_machine": int(mach.sum()),
+    }
     tp, fp, fn = ((gold * mach).sum(), ((1 - gold) * mach).sum(), (gold * (1 - mach)).sum())
     overall["precision"] = float(tp / (tp + fp)) if tp + fp else float("nan")  # micro
     overall["recall"] = float(tp / (tp + fn)) if tp + fn else float("nan")  # micro
@@ -128,14 +147,20 @@ def agreement_table(gold_long: pl.DataFrame, machine_long: pl.DataFrame, ids: Se
         lo, hi = _ci(boot[key]) if boot else (np.nan, np.nan)
         overall[f"{name}_ci_low"], overall[f"{name}_ci_high"] = lo, hi
     rows.append(overall)
-    return pl.DataFrame(rows).with_columns(pl.lit(resamples).alias("resamples"),
-                                           pl.lit(seed).alias("seed"))
+    return pl.DataFrame(rows).with_columns(
+        pl.lit(resamples).alias("resamples"), pl.lit(seed).alias("seed")
+    )
 
 
 def summary(table: pl.DataFrame) -> dict:
     """The overall row as a dict (macro_f1, mean_kappa, alpha and their intervals)."""
     o = table.filter(pl.col("code") == "overall").row(0, named=True)
-    return {"n_answers": o["n_answers"],
-            "macro_f1": o["f1"], "macro_f1_ci": (o["f1_ci_low"], o["f1_ci_high"]),
-            "mean_kappa": o["kappa"], "mean_kappa_ci": (o["kappa_ci_low"], o["kappa_ci_high"]),
-            "alpha": o["alpha"], "alpha_ci": (o["alpha_ci_low"], o["alpha_ci_high"])}
+    return {
+        "n_answers": o["n_answers"],
+        "macro_f1": o["f1"],
+        "macro_f1_ci": (o["f1_ci_low"], o["f1_ci_high"]),
+        "mean_kappa": o["kappa"],
+        "mean_kappa_ci": (o["kappa_ci_low"], o["kappa_ci_high"]),
+        "alpha": o["alpha"],
+        "alpha_ci": (o["alpha_ci_low"], o["alpha_ci_high"]),
+    }

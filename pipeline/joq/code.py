@@ -69,8 +69,9 @@ def segment_table(texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     return np.array(owner, int), segs
 
 
-def max_over_segments(whole: np.ndarray, seg: np.ndarray, owner: np.ndarray,
-                      weight: float) -> np.ndarray:
+def max_over_segments(
+    whole: np.ndarray, seg: np.ndarray, owner: np.ndarray, weight: float
+) -> np.ndarray:
     """Per answer and code, the larger of its whole-answer score and ``weight`` x its best
     sentence score (nan stays nan)."""
     out = whole.copy()
@@ -79,15 +80,20 @@ def max_over_segments(whole: np.ndarray, seg: np.ndarray, owner: np.ndarray,
     return out
 
 
-def phrase_scores(texts: Sequence[str], include: Sequence[Sequence[str]],
-                  exclude: Sequence[Sequence[str]], phrase_score: float
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def phrase_scores(
+    texts: Sequence[str],
+    include: Sequence[Sequence[str]],
+    exclude: Sequence[Sequence[str]],
+    phrase_score: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Lower-cased substring matches: include hits score ``phrase_score``; exclude hits veto."""
     low = pl.Series([t.lower() for t in texts], dtype=pl.String)
 
     def hits(phrases: Sequence[Sequence[str]]) -> np.ndarray:
-        cols = [low.str.contains_any(list(p)).to_numpy() if p else np.zeros(len(low), bool)
-                for p in phrases]
+        cols = [
+            low.str.contains_any(list(p)).to_numpy() if p else np.zeros(len(low), bool)
+            for p in phrases
+        ]
         return np.column_stack(cols).astype(bool) if cols else np.zeros((len(low), 0), bool)
 
     return hits(include).astype(float) * phrase_score, hits(exclude)
@@ -122,14 +128,15 @@ def segment_inputs(inp: CodeInputs) -> CodeInputs | None:
     return replace(inp, ids=ids, texts=["" for _ in ids], emb=inp.seg_emb)
 
 
-def pseudo_labels(inp: CodeInputs, hits: np.ndarray, veto: np.ndarray
-                  ) -> dict[str, frozenset[str]]:
+def pseudo_labels(inp: CodeInputs, hits: np.ndarray, veto: np.ndarray) -> dict[str, frozenset[str]]:
     """Weak labels for answers nobody has coded: the codes whose include phrase fired (not
     vetoed). Only answers with at least one hit are used; the rest say nothing either way."""
     hits = hits & ~veto
-    return {rid: frozenset(inp.codes[j] for j in np.flatnonzero(hits[i]))
-            for i, rid in enumerate(inp.ids)
-            if rid not in inp.training and rid not in inp.no_pseudo and hits[i].any()}
+    return {
+        rid: frozenset(inp.codes[j] for j in np.flatnonzero(hits[i]))
+        for i, rid in enumerate(inp.ids)
+        if rid not in inp.training and rid not in inp.no_pseudo and hits[i].any()
+    }
 
 
 def features(emb: np.ndarray, sim: np.ndarray, th: Thresholds) -> np.ndarray:
@@ -139,10 +146,14 @@ def features(emb: np.ndarray, sim: np.ndarray, th: Thresholds) -> np.ndarray:
     return np.hstack([emb, th.proto_weight * sim]) if th.proto_weight > 0 else emb
 
 
-def fewshot_scores(inp: CodeInputs, th: Thresholds, seed: int,
-                   pseudo: Mapping[str, frozenset[str]] | None = None,
-                   x_all: np.ndarray | None = None, x_seg: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def fewshot_scores(
+    inp: CodeInputs,
+    th: Thresholds,
+    seed: int,
+    pseudo: Mapping[str, frozenset[str]] | None = None,
+    x_all: np.ndarray | None = None,
+    x_seg: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One-vs-rest logistic regression per code on features of human-coded answers (weight 1)
     plus phrase-labelled answers (weight ``pseudo_weight``, weak supervision); nan for codes with
     no positive or no negative example, or before ``min_training`` human-coded answers exist.
@@ -164,8 +175,9 @@ def fewshot_scores(inp: CodeInputs, th: Thresholds, seed: int,
         y = np.array([code in labels[i] for i in rows])
         if y.sum() < 1 or (~y).sum() < 1:
             continue
-        clf = LogisticRegression(C=th.fewshot_c, class_weight="balanced", random_state=seed,
-                                 max_iter=2000)
+        clf = LogisticRegression(
+            C=th.fewshot_c, class_weight="balanced", random_state=seed, max_iter=2000
+        )
         clf.fit(x, y, sample_weight=w)
         out[:, j] = clf.predict_proba(x_all)[:, 1]
         if n_seg:
@@ -180,13 +192,19 @@ def score(inp: CodeInputs, th: Thresholds, seed: int) -> Scores:
     seg = segment_inputs(inp) if th.sentence_weight > 0 else None
     sim_seg = similarity_scores(seg, th) if seg is not None else np.zeros((0, sim.shape[1]))
     few, few_seg = fewshot_scores(
-        inp, th, seed, pseudo_labels(inp, hits > 0, veto), features(inp.emb, sim, th),
-        features(seg.emb, sim_seg, th) if seg is not None else None)
+        inp,
+        th,
+        seed,
+        pseudo_labels(inp, hits > 0, veto),
+        features(inp.emb, sim, th),
+        features(seg.emb, sim_seg, th) if seg is not None else None,
+    )
     owner = inp.seg_owner if seg is not None else np.zeros(0, int)
     sim = max_over_segments(sim, sim_seg, owner, th.sentence_weight)
     few = max_over_segments(few, few_seg, owner, th.sentence_weight)
-    blend = np.where(np.isnan(few), sim,
-                     th.fewshot_weight * np.nan_to_num(few) + (1 - th.fewshot_weight) * sim)
+    blend = np.where(
+        np.isnan(few), sim, th.fewshot_weight * np.nan_to_num(few) + (1 - th.fewshot_weight) * sim
+    )
     combined = np.where(veto, 0.0, np.maximum(phrase, blend))
     return Scores(phrase, veto, sim, few, combined)
 
@@ -215,8 +233,16 @@ def decide(s: Scores, codes: Sequence[str], ids: Sequence[str], th: Thresholds) 
             rows.append((rid, codes[j], round(float(row[j]), 6), method or _method(s, i, j)))
         if not chosen:
             rows.append((rid, OTHER, round(1.0 - best, 6), "no-confident-code"))
-    return pl.DataFrame(rows, schema={"response_id": pl.String, "code_id": pl.String,
-                                      "score": pl.Float64, "method": pl.String}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "response_id": pl.String,
+            "code_id": pl.String,
+            "score": pl.Float64,
+            "method": pl.String,
+        },
+        orient="row",
+    )
 
 
 def code_centroids(inp: CodeInputs) -> np.ndarray:
@@ -224,7 +250,7 @@ def code_centroids(inp: CodeInputs) -> np.ndarray:
     pos = {rid: k for k, rid in enumerate(inp.ids)}
     rows = []
     for j, code in enumerate(inp.codes):
-        vecs = [inp.definition_emb[j:j + 1], inp.exemplar_emb[j]]
+        vecs = [inp.definition_emb[j : j + 1], inp.exemplar_emb[j]]
         train = [pos[r] for r, cs in inp.training.items() if code in cs and r in pos]
         if train:
             vecs.append(inp.emb[train])
@@ -233,15 +259,29 @@ def code_centroids(inp: CodeInputs) -> np.ndarray:
     return np.vstack(rows) if rows else np.zeros((0, inp.emb.shape[1]))
 
 
-def other_proposals(ids: Sequence[str], texts: Sequence[str], emb: np.ndarray,
-                    centroids: np.ndarray, codes: Sequence[str], seed: int,
-                    method: str = "kmeans") -> pl.DataFrame:
+def other_proposals(
+    ids: Sequence[str],
+    texts: Sequence[str],
+    emb: np.ndarray,
+    centroids: np.ndarray,
+    codes: Sequence[str],
+    seed: int,
+    method: str = "kmeans",
+) -> pl.DataFrame:
     """Group the leftover 'other' answers: per answer, its group's draft new code (c-TF-IDF terms,
     label, definition, whether it is a central exemplar) and the nearest existing code."""
-    schema = {"response_id": pl.String, "group": pl.Int64, "proposed_code": pl.String,
-              "proposed_label": pl.String, "proposed_definition": pl.String,
-              "group_terms": pl.String, "central_exemplar": pl.Boolean,
-              "nearest_code": pl.String, "nearest_similarity": pl.Float64, "text": pl.String}
+    schema = {
+        "response_id": pl.String,
+        "group": pl.Int64,
+        "proposed_code": pl.String,
+        "proposed_label": pl.String,
+        "proposed_definition": pl.String,
+        "group_terms": pl.String,
+        "central_exemplar": pl.Boolean,
+        "nearest_code": pl.String,
+        "nearest_similarity": pl.Float64,
+        "text": pl.String,
+    }
     if not ids:
         return pl.DataFrame(schema=schema)
     g = grp.group(emb, 2, min(6, max(2, len(ids) // 3)), method, seed)
@@ -249,30 +289,63 @@ def other_proposals(ids: Sequence[str], texts: Sequence[str], emb: np.ndarray,
     taken = set(codes) | {OTHER}
     meta = {}
     for k in range(g.k):
-        meta[k] = (grp.draft_id(terms[k], taken), grp.draft_label(terms[k]),
-                   f"DRAFT - answers about {', '.join(terms[k]) or 'a mixed set'}",
-                   "; ".join(terms[k]), set(grp.central(emb, g.labels, k, 3)))
+        meta[k] = (
+            grp.draft_id(terms[k], taken),
+            grp.draft_label(terms[k]),
+            f"DRAFT - answers about {', '.join(terms[k]) or 'a mixed set'}",
+            "; ".join(terms[k]),
+            set(grp.central(emb, g.labels, k, 3)),
+        )
     sims = emb @ centroids.T if len(codes) else np.zeros((len(ids), 0))
     rows = []
     for i, rid in enumerate(ids):
         k = int(g.labels[i])
         j = int(np.argmax(sims[i])) if sims.shape[1] else -1
-        rows.append((rid, k, meta[k][0], meta[k][1], meta[k][2], meta[k][3], i in meta[k][4],
-                     codes[j] if j >= 0 else "", round(float(sims[i, j]), 4) if j >= 0 else 0.0,
-                     texts[i]))
+        rows.append(
+            (
+                rid,
+                k,
+                meta[k][0],
+                meta[k][1],
+                meta[k][2],
+                meta[k][3],
+                i in meta[k][4],
+                codes[j] if j >= 0 else "",
+                round(float(sims[i, j]), 4) if j >= 0 else 0.0,
+                texts[i],
+            )
+        )
     return pl.DataFrame(rows, schema=schema, orient="row").sort(["group", "response_id"])
 
 
-def code_inputs(frame: Frame, ids: list[str], texts: list[str], emb: np.ndarray,
-                embed: callable, training: Mapping[str, frozenset[str]]) -> CodeInputs:  # type: ignore[valid-type]
+def code_inputs(
+    frame: Frame,
+    ids: list[str],
+    texts: list[str],
+    emb: np.ndarray,
+    embed: callable,
+    training: Mapping[str, frozenset[str]],
+) -> CodeInputs:  # type: ignore[valid-type]
     """Assemble scorer inputs from a frame; ``embed`` maps texts to vectors (cached)."""
     codes = [c for c in frame.codes if c.id != OTHER]
     defs = embed([f"{c.label}. {c.definition}" for c in codes]) if codes else np.zeros((0, 1))
-    ex = [embed([e.text for e in c.exemplars]) if c.exemplars else np.zeros((0, emb.shape[1]))
-          for c in codes]
+    ex = [
+        embed([e.text for e in c.exemplars]) if c.exemplars else np.zeros((0, emb.shape[1]))
+        for c in codes
+    ]
     owner, segs = segment_table(texts)
     seg_emb = embed(segs) if segs else None
-    return CodeInputs(ids, texts, emb, [c.id for c in codes], defs, ex,
-                      [[e.response_id for e in c.exemplars] for c in codes],
-                      [c.include for c in codes], [c.exclude for c in codes], training,
-                      seg_owner=owner, seg_emb=seg_emb)
+    return CodeInputs(
+        ids,
+        texts,
+        emb,
+        [c.id for c in codes],
+        defs,
+        ex,
+        [[e.response_id for e in c.exemplars] for c in codes],
+        [c.include for c in codes],
+        [c.exclude for c in codes],
+        training,
+        seg_owner=owner,
+        seg_emb=seg_emb,
+    )

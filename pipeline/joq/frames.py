@@ -134,8 +134,9 @@ def _validation_error(path: Path, err: ValidationError, what: str) -> SpecError:
         field = ".".join(str(p) for p in e["loc"]) or "(top level)"
         probs.add(f"field '{field}': {e['msg']}", file=str(path))
     n = len(probs.items)
-    return SpecError(f"invalid {what} ({n} problem{'s' if n != 1 else ''})", file=path,
-                     problems=probs.items)
+    return SpecError(
+        f"invalid {what} ({n} problem{'s' if n != 1 else ''})", file=path, problems=probs.items
+    )
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
@@ -169,25 +170,41 @@ def parse_frame(data: object, path: Path, taxonomy: Taxonomy) -> Frame:
     themes = set(taxonomy.ids())
     for i, c in enumerate(frame.codes):
         if c.theme not in themes:
-            probs.add(f"theme '{c.theme}' is not in the taxonomy", file=str(path),
-                      column=f"codes.{i}.theme", fix=f"use one of: {', '.join(sorted(themes))}")
+            probs.add(
+                f"theme '{c.theme}' is not in the taxonomy",
+                file=str(path),
+                column=f"codes.{i}.theme",
+                fix=f"use one of: {', '.join(sorted(themes))}",
+            )
     # Answers are multi-label, so one answer may illustrate several codes; within a code an
     # exemplar id must be unique, and across codes one id must carry one text.
     texts: dict[str, str] = {}
     for i, c in enumerate(frame.codes):
         for rid, n in Counter(e.response_id for e in c.exemplars).items():
             if n > 1:
-                probs.add(f"exemplar '{rid}' appears {n} times", file=str(path),
-                          column=f"codes.{i}.exemplars")
+                probs.add(
+                    f"exemplar '{rid}' appears {n} times",
+                    file=str(path),
+                    column=f"codes.{i}.exemplars",
+                )
         for e in c.exemplars:
             if texts.setdefault(e.response_id, e.text) != e.text:
-                probs.add(f"exemplar '{e.response_id}' has different texts under different codes",
-                          file=str(path), column=f"codes.{i}.exemplars")
+                probs.add(
+                    f"exemplar '{e.response_id}' has different texts under different codes",
+                    file=str(path),
+                    column=f"codes.{i}.exemplars",
+                )
     if OTHER not in frame.code_ids():
-        probs.add("the frame needs an 'other' code", file=str(path), column="codes",
-                  fix="add {id: other, label: Other, theme: other}")
-    for field, values in (("sectors.code", [s.code for s in frame.sectors]),
-                          ("sectors.label", [s.label for s in frame.sectors])):
+        probs.add(
+            "the frame needs an 'other' code",
+            file=str(path),
+            column="codes",
+            fix="add {id: other, label: Other, theme: other}",
+        )
+    for field, values in (
+        ("sectors.code", [s.code for s in frame.sectors]),
+        ("sectors.label", [s.label for s in frame.sectors]),
+    ):
         for v, n in Counter(values).items():
             if n > 1:
                 probs.add(f"'{v}' is used {n} times", file=str(path), column=field)
@@ -195,12 +212,14 @@ def parse_frame(data: object, path: Path, taxonomy: Taxonomy) -> Frame:
     return frame
 
 
-def load_frame(month: str, frames_dir: Path | None = None,
-               taxonomy: Taxonomy | None = None) -> Frame:
+def load_frame(
+    month: str, frames_dir: Path | None = None, taxonomy: Taxonomy | None = None
+) -> Frame:
     path = frame_path(month, frames_dir)
     tax = taxonomy or load_taxonomy((frames_dir or CODING_FRAMES / "joq").parent / "taxonomy.yaml")
     frame = parse_frame(_read_yaml(path), path, tax)
     if frame.month != month:
-        raise SpecError(f"frame says month {frame.month} but is filed as {month}", file=path,
-                        column="month")
+        raise SpecError(
+            f"frame says month {frame.month} but is filed as {month}", file=path, column="month"
+        )
     return frame

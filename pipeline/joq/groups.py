@@ -26,8 +26,9 @@ class Grouping:
 
 def _fit(emb: np.ndarray, k: int, method: str, seed: int) -> np.ndarray:
     if method == "agglomerative":
-        return AgglomerativeClustering(n_clusters=k, metric="cosine",
-                                       linkage="average").fit_predict(emb)
+        return AgglomerativeClustering(
+            n_clusters=k, metric="cosine", linkage="average"
+        ).fit_predict(emb)
     return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(emb)
 
 
@@ -39,8 +40,9 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return np.array([remap[x] for x in labels], dtype=int)
 
 
-def group(emb: np.ndarray, k_min: int = 3, k_max: int = 8, method: str = "kmeans",
-          seed: int = 0) -> Grouping:
+def group(
+    emb: np.ndarray, k_min: int = 3, k_max: int = 8, method: str = "kmeans", seed: int = 0
+) -> Grouping:
     """Partition rows; k maximises the cosine silhouette over k_min..k_max (capped at n-1)."""
     n = emb.shape[0]
     hi = min(k_max, n - 1)
@@ -68,8 +70,12 @@ def ctfidf_terms(texts: list[str], labels: np.ndarray, top_n: int = 6) -> dict[i
     groups = sorted(set(int(x) for x in labels))
     docs = [" ".join(t for t, lab in zip(texts, labels, strict=True) if lab == g) for g in groups]
     try:
-        vec = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1,
-                              token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+        vec = CountVectorizer(
+            stop_words="english",
+            ngram_range=(1, 2),
+            min_df=1,
+            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",
+        )
         counts = vec.fit_transform(docs).toarray().astype(float)
     except ValueError:  # only stop words
         return {g: [] for g in groups}

@@ -30,11 +30,26 @@ from pipeline.timeutil import generation_stamp
 # non-alphanumerics collapsed to one space.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "response_id": ("response id", "respondent id", "response", "responseid", "id", "response no"),
-    "submitted": ("submitted date", "submitted", "date submitted", "submitted at", "date",
-                  "timestamp", "completed"),
+    "submitted": (
+        "submitted date",
+        "submitted",
+        "date submitted",
+        "submitted at",
+        "date",
+        "timestamp",
+        "completed",
+    ),
     "sectors": ("sectors", "sector", "sector s", "sectors selected", "which sectors"),
-    "text": ("answer text", "answer", "text", "your answer", "one change", "open text",
-             "free text", "comment"),
+    "text": (
+        "answer text",
+        "answer",
+        "text",
+        "your answer",
+        "one change",
+        "open text",
+        "free text",
+        "comment",
+    ),
     "role": ("role", "job role", "your role"),
     "region": ("region", "location", "area"),
     "synthetic": ("synthetic",),
@@ -42,9 +57,31 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED = ("response_id", "submitted", "text")  # plus "sectors" when the frame lists sectors
 # Normalised forms of answers that say nothing; extend per project via ``nonanswers=``.
 NONANSWERS: tuple[str, ...] = (
-    "n/a", "na", "n a", "none", "nil", "no", "nope", "don't know", "dont know", "do not know",
-    "not sure", "unsure", "no comment", "no comments", "-", "--", "nothing", "?", "idk", "pass",
-    "no idea", ".", "x", "none really", "not applicable",
+    "n/a",
+    "na",
+    "n a",
+    "none",
+    "nil",
+    "no",
+    "nope",
+    "don't know",
+    "dont know",
+    "do not know",
+    "not sure",
+    "unsure",
+    "no comment",
+    "no comments",
+    "-",
+    "--",
+    "nothing",
+    "?",
+    "idk",
+    "pass",
+    "no idea",
+    ".",
+    "x",
+    "none really",
+    "not applicable",
 )
 ALL_OF_THE_ABOVE = "all"
 
@@ -53,8 +90,9 @@ def _norm_header(h: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", h.lower()).split())
 
 
-def map_columns(headers: Sequence[str], file: Path,
-                required: Sequence[str] = REQUIRED) -> dict[str, str]:
+def map_columns(
+    headers: Sequence[str], file: Path, required: Sequence[str] = REQUIRED
+) -> dict[str, str]:
     """Find each logical column among the headers: exact alias first, then alias contained."""
     norm = {h: _norm_header(h) for h in headers}
     found: dict[str, str] = {}
@@ -68,19 +106,31 @@ def map_columns(headers: Sequence[str], file: Path,
         if key in found or key == "synthetic":
             continue
         for alias in aliases:
-            hit = next((h for h, n in norm.items() if h not in found.values()
-                        and len(alias) > 3 and re.search(rf"\b{re.escape(alias)}\b", n)), None)
+            hit = next(
+                (
+                    h
+                    for h, n in norm.items()
+                    if h not in found.values()
+                    and len(alias) > 3
+                    and re.search(rf"\b{re.escape(alias)}\b", n)
+                ),
+                None,
+            )
             if hit:
                 found[key] = hit
                 break
     probs = Problems()
     for key in required:
         if key not in found:
-            close = difflib.get_close_matches(COLUMN_ALIASES[key][0], list(headers), n=1,
-                                              cutoff=0.3)
+            close = difflib.get_close_matches(
+                COLUMN_ALIASES[key][0], list(headers), n=1, cutoff=0.3
+            )
             hint = f"; closest header is '{close[0]}'" if close else ""
-            probs.add(f"missing column '{COLUMN_ALIASES[key][0]}'{hint}", file=str(file),
-                      fix=f"name a column one of: {', '.join(COLUMN_ALIASES[key])}")
+            probs.add(
+                f"missing column '{COLUMN_ALIASES[key][0]}'{hint}",
+                file=str(file),
+                fix=f"name a column one of: {', '.join(COLUMN_ALIASES[key])}",
+            )
     probs.raise_if_any(InputError, "export is missing required columns", file=file)
     return found
 
@@ -147,13 +197,17 @@ def match_sector(value: str, sectors: Sequence[Sector]) -> str | None:
     for s in sectors:
         if v in (_norm_header(s.label), _norm_header(s.code)):
             return s.code
-    starts = [s.code for s in sectors if _norm_header(s.label).startswith(v + " ")
-              or v.startswith(_norm_header(s.label) + " ")]
+    starts = [
+        s.code
+        for s in sectors
+        if _norm_header(s.label).startswith(v + " ") or v.startswith(_norm_header(s.label) + " ")
+    ]
     return starts[0] if len(starts) == 1 else None
 
 
-def parse_sectors(col: list[str], sectors: Sequence[Sector], file: Path,
-                  first_row: int = 2) -> list[list[str]]:
+def parse_sectors(
+    col: list[str], sectors: Sequence[Sector], file: Path, first_row: int = 2
+) -> list[list[str]]:
     out: list[list[str]] = []
     probs = Problems()
     labels = [s.label for s in sectors]
@@ -165,10 +219,14 @@ def parse_sectors(col: list[str], sectors: Sequence[Sector], file: Path,
             code = match_sector(part, sectors) if sectors else _slug(part)
             if code is None:
                 close = difflib.get_close_matches(part, labels, n=1, cutoff=0.2)
-                probs.add(f"unknown sector '{part[:60]}'"
-                          + (f"; closest is '{close[0]}'" if close else ""),
-                          file=str(file), row=first_row + i, column="sectors",
-                          fix="use the frame's sector labels")
+                probs.add(
+                    f"unknown sector '{part[:60]}'"
+                    + (f"; closest is '{close[0]}'" if close else ""),
+                    file=str(file),
+                    row=first_row + i,
+                    column="sectors",
+                    fix="use the frame's sector labels",
+                )
             elif code not in codes:
                 codes.append(code)
         out.append(codes)
@@ -176,8 +234,9 @@ def parse_sectors(col: list[str], sectors: Sequence[Sector], file: Path,
     return out
 
 
-def parse_export(path: Path, month: str, sectors: Sequence[Sector] = (),
-                 nonanswers: Iterable[str] = NONANSWERS) -> tuple[pl.DataFrame, bool]:
+def parse_export(
+    path: Path, month: str, sectors: Sequence[Sector] = (), nonanswers: Iterable[str] = NONANSWERS
+) -> tuple[pl.DataFrame, bool]:
     """The export as one row per response, plus whether it declares itself synthetic."""
     headers, rows = read_table(path)
     cols = map_columns(headers, path, (*REQUIRED, "sectors") if sectors else REQUIRED)
@@ -197,27 +256,38 @@ def parse_export(path: Path, month: str, sectors: Sequence[Sector] = (),
         if not rid:
             probs.add("empty response id", file=str(path), row=i + 2, column=cols["response_id"])
         elif rid in seen:
-            probs.add(f"response id '{rid}' repeats row {seen[rid]}", file=str(path), row=i + 2,
-                      column=cols["response_id"])
+            probs.add(
+                f"response id '{rid}' repeats row {seen[rid]}",
+                file=str(path),
+                row=i + 2,
+                column=cols["response_id"],
+            )
         seen.setdefault(rid, i + 2)
     probs.raise_if_any(InputError, "bad response ids", file=path)
     texts = [r[headers.index(cols["text"])] for r in rows]  # keep inner whitespace as given
     reasons = [nonanswer_reason(t, nonanswers) for t in texts]
     synthetic = "synthetic" in cols and any(
-        v.lower() not in ("", "0", "false", "no", "n") for v in col("synthetic"))
-    df = pl.DataFrame({
-        "month": [month] * len(rows),
-        "response_id": ids,
-        "row_number": list(range(2, len(rows) + 2)),
-        "submitted": col("submitted"),
-        "sectors": parse_sectors(col("sectors"), sectors, path),
-        "text": texts,
-        "role": col("role"),
-        "region": col("region"),
-        "usable": [r is None for r in reasons],
-        "nonanswer": reasons,
-    }, schema_overrides={"sectors": pl.List(pl.String), "row_number": pl.Int32,
-                         "nonanswer": pl.String})
+        v.lower() not in ("", "0", "false", "no", "n") for v in col("synthetic")
+    )
+    df = pl.DataFrame(
+        {
+            "month": [month] * len(rows),
+            "response_id": ids,
+            "row_number": list(range(2, len(rows) + 2)),
+            "submitted": col("submitted"),
+            "sectors": parse_sectors(col("sectors"), sectors, path),
+            "text": texts,
+            "role": col("role"),
+            "region": col("region"),
+            "usable": [r is None for r in reasons],
+            "nonanswer": reasons,
+        },
+        schema_overrides={
+            "sectors": pl.List(pl.String),
+            "row_number": pl.Int32,
+            "nonanswer": pl.String,
+        },
+    )
     return df, synthetic
 
 
@@ -241,8 +311,10 @@ class ImportResult:
     def summary(self) -> str:
         base = f"{self.month}: {self.status}, {self.n_rows} answers ({self.n_usable} usable)"
         if self.added or self.removed or self.changed:
-            base += (f"; added {len(self.added)}, removed {len(self.removed)}, "
-                     f"changed {len(self.changed)}")
+            base += (
+                f"; added {len(self.added)}, removed {len(self.removed)}, "
+                f"changed {len(self.changed)}"
+            )
         return base
 
 
@@ -253,7 +325,8 @@ def diff_responses(old: pl.DataFrame, new: pl.DataFrame) -> tuple[list[str], lis
     """Ids added, removed and changed (any compared field differs) between two imports."""
     o, n = set(old["response_id"]), set(new["response_id"])
     both = old.select(["response_id", *COMPARED]).join(
-        new.select(["response_id", *COMPARED]), on="response_id", suffix="_new")
+        new.select(["response_id", *COMPARED]), on="response_id", suffix="_new"
+    )
     differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}_new")) for c in COMPARED])
     changed = both.filter(differs)["response_id"].sort().to_list()
     return sorted(n - o), sorted(o - n), changed
@@ -263,9 +336,14 @@ def _ids(ids: list[str], k: int = 10) -> str:
     return ", ".join(ids[:k]) + (f" and {len(ids) - k} more" if len(ids) > k else "") or "none"
 
 
-def import_export(con: duckdb.DuckDBPyConnection, path: Path, month: str,
-                  sectors: Sequence[Sector] = (), replace: bool = False,
-                  nonanswers: Iterable[str] = NONANSWERS) -> ImportResult:
+def import_export(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    month: str,
+    sectors: Sequence[Sector] = (),
+    replace: bool = False,
+    nonanswers: Iterable[str] = NONANSWERS,
+) -> ImportResult:
     """Import one export for a month. Human decisions are never touched."""
     if not Path(path).is_file():
         raise InputError("file not found", file=path)
@@ -289,18 +367,32 @@ def import_export(con: duckdb.DuckDBPyConnection, path: Path, month: str,
                 raise InputError(
                     f"month {month} was imported from a different file; this one adds "
                     f"{len(added)} ({_ids(added)}), removes {len(removed)} ({_ids(removed)}), "
-                    f"changes {len(changed)} ({_ids(changed)})", file=path,
+                    f"changes {len(changed)} ({_ids(changed)})",
+                    file=path,
                     fix="check it is the right month, then re-run with --replace "
-                        "(human decisions are kept)")
+                    "(human decisions are kept)",
+                )
             status = "replaced"
         else:
             status = "same-content"
     con.execute("BEGIN")
     try:
         con.execute("UPDATE joq_imports SET current = false WHERE month = ?", [month])
-        store.insert(con, "joq_imports", pl.DataFrame({
-            "month": [month], "file": [path.name], "sha256": [sha], "n_rows": [df.height],
-            "synthetic": [synthetic], "imported_at": [generation_stamp()], "current": [True]}))
+        store.insert(
+            con,
+            "joq_imports",
+            pl.DataFrame(
+                {
+                    "month": [month],
+                    "file": [path.name],
+                    "sha256": [sha],
+                    "n_rows": [df.height],
+                    "synthetic": [synthetic],
+                    "imported_at": [generation_stamp()],
+                    "current": [True],
+                }
+            ),
+        )
         if status in ("new", "replaced"):
             con.execute("DELETE FROM joq_responses WHERE month = ?", [month])
             store.insert(con, "joq_responses", df)

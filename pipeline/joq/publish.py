@@ -58,41 +58,67 @@ def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[di
     frame, tax = s.frame(month), s.taxonomy()
     usable = store.responses(s.con, month, usable_only=True)
     if usable.height == 0:
-        raise InputError(f"month {month} has no usable answers imported",
-                         fix=f"run `joinedup joq import FILE --month {month}`")
+        raise InputError(
+            f"month {month} has no usable answers imported",
+            fix=f"run `joinedup joq import FILE --month {month}`",
+        )
     final = store.final_codes(s.con, month)
     if final.height == 0:
-        raise InputError(f"month {month} has not been coded",
-                         fix=f"run `joinedup joq code {month}` first")
+        raise InputError(
+            f"month {month} has not been coded", fix=f"run `joinedup joq code {month}` first"
+        )
     all_rows = store.responses(s.con, month)
     imp = store.current_import(s.con, month) or {}
     run = store.latest_run(s.con, month) or {}
-    excluded = set(store.latest_decisions(s.con, month).filter(pl.col("exclude_quote"))
-                   ["response_id"].to_list())
+    excluded = set(
+        store.latest_decisions(s.con, month)
+        .filter(pl.col("exclude_quote"))["response_id"]
+        .to_list()
+    )
     emb = s.embed(usable["text"].to_list())
     codes, by_sector, themes = rep.codes_tables(usable, final, frame, tax)
-    tables = {"figure-G-1": rep.sector_table(usable, frame),
-              "joq-coselection": rep.coselection_table(usable, frame),
-              "joq-codes": codes, "joq-codes-by-sector": by_sector, "joq-taxonomy-themes": themes}
+    tables = {
+        "figure-G-1": rep.sector_table(usable, frame),
+        "joq-coselection": rep.coselection_table(usable, frame),
+        "joq-codes": codes,
+        "joq-codes-by-sector": by_sector,
+        "joq-taxonomy-themes": themes,
+    }
     quotes = rep.representative_quotes(usable, final, emb, frame, excluded, Redactor(names))
     agreement = stored_agreement(s, month)
     labels = {c.id: c.label for c in frame.codes}
     ctx = {
-        "month": month, "question": frame.question, "frame_version": frame.version,
-        "frame_status": frame.status, "model_id": run.get("model_id", s.embedder.model_id),
-        "seeds": run.get("seeds", {}), "thresholds": run.get("thresholds", {}),
-        "run_id": run.get("run_id", ""), "generated": generation_stamp(),
-        "synthetic": bool(imp.get("synthetic")), "source_file": imp.get("file", ""),
-        "source_sha256": imp.get("sha256", ""), "n_rows": all_rows.height,
+        "month": month,
+        "question": frame.question,
+        "frame_version": frame.version,
+        "frame_status": frame.status,
+        "model_id": run.get("model_id", s.embedder.model_id),
+        "seeds": run.get("seeds", {}),
+        "thresholds": run.get("thresholds", {}),
+        "run_id": run.get("run_id", ""),
+        "generated": generation_stamp(),
+        "synthetic": bool(imp.get("synthetic")),
+        "source_file": imp.get("file", ""),
+        "source_sha256": imp.get("sha256", ""),
+        "n_rows": all_rows.height,
         "n_nonanswers": all_rows.height - usable.height,
         "status": rep.review_status(usable, final),
-        "codes": [{"id": c.id, "label": c.label, "theme": tax.label(c.theme),
-                   "definition": c.definition,
-                   "quotes": [q for q in quotes if q.code_id == c.id]} for c in frame.codes],
+        "codes": [
+            {
+                "id": c.id,
+                "label": c.label,
+                "theme": tax.label(c.theme),
+                "definition": c.definition,
+                "quotes": [q for q in quotes if q.code_id == c.id],
+            }
+            for c in frame.codes
+        ],
         "labels": labels,
         "tables": {k: v.to_dicts() for k, v in tables.items()},
-        "charts": {k: rep.bar_chart(tables[k].to_dicts())
-                   for k in ("figure-G-1", "joq-codes", "joq-taxonomy-themes")},
+        "charts": {
+            k: rep.bar_chart(tables[k].to_dicts())
+            for k in ("figure-G-1", "joq-codes", "joq-taxonomy-themes")
+        },
         "agreement": agreement.to_dicts() if agreement is not None else None,
     }
     return ctx, tables
@@ -106,17 +132,30 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
     frame_file = s.frames_dir / f"{month}.yaml"
     model_id = str(ctx["model_id"])
     return build_manifest(
-        stage="joq-month-report", month=month,
-        input={"file": ctx["source_file"], "sha256": ctx["source_sha256"],
-               "rows": ctx["n_rows"], "synthetic": ctx["synthetic"]},
-        frame={"version": ctx["frame_version"], "status": ctx["frame_status"],
-               "sha256": file_sha256(frame_file)
-               if frame_file.is_file() else ""},
-        model={"id": model_id,
-               "weights_sha256": model_id.split("@sha256:", 1)[1] if "@sha256:" in model_id
-               else "none (no weights: hashing embedder)"},
-        run_id=ctx["run_id"], seeds=ctx["seeds"], thresholds=ctx["thresholds"],
-        redaction_names=len({n for n in names if n.strip()}))
+        stage="joq-month-report",
+        month=month,
+        input={
+            "file": ctx["source_file"],
+            "sha256": ctx["source_sha256"],
+            "rows": ctx["n_rows"],
+            "synthetic": ctx["synthetic"],
+        },
+        frame={
+            "version": ctx["frame_version"],
+            "status": ctx["frame_status"],
+            "sha256": file_sha256(frame_file) if frame_file.is_file() else "",
+        },
+        model={
+            "id": model_id,
+            "weights_sha256": model_id.split("@sha256:", 1)[1]
+            if "@sha256:" in model_id
+            else "none (no weights: hashing embedder)",
+        },
+        run_id=ctx["run_id"],
+        seeds=ctx["seeds"],
+        thresholds=ctx["thresholds"],
+        redaction_names=len({n for n in names if n.strip()}),
+    )
 
 
 def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Path:
@@ -133,8 +172,9 @@ def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Pat
                     (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp / p.name)
         atomic_write_text(tmp / "report.html", html)
         atomic_write_text(tmp / "report.md", md)
-        atomic_write_text(tmp / "manifest.json",
-                          json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(
+            tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        )
         for table_id, df in tables.items():
             write_csv(df, tmp / "tables" / f"{table_id}.csv")
     return final / "report.html"
@@ -148,10 +188,15 @@ def write_trends(s: Session) -> Path:
         if final.height:
             per_month[month] = (store.responses(s.con, month, usable_only=True).height, final)
     table = trends.trends_table(per_month, tax)
-    ctx = {"months": sorted(per_month), "chart": trends.trend_series(table),
-           "rows": table.to_dicts(), "generated": generation_stamp(),
-           "synthetic": any(bool((store.current_import(s.con, m) or {}).get("synthetic"))
-                            for m in per_month)}
+    ctx = {
+        "months": sorted(per_month),
+        "chart": trends.trend_series(table),
+        "rows": table.to_dicts(),
+        "generated": generation_stamp(),
+        "synthetic": any(
+            bool((store.current_import(s.con, m) or {}).get("synthetic")) for m in per_month
+        ),
+    }
     html = render_html("joq_trends.html.j2", ctx)
     final = s.out / "joq_trends"
     with staged_dir(final) as tmp:

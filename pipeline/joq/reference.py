@@ -41,9 +41,13 @@ def reference_months(ref_dir: Path) -> dict[str, Path]:
     return found
 
 
-def run_reference(out: Path, db: Path | None = None, ref_dir: Path | None = None,
-                  embedder: Embedder | None = None, frames_dir: Path | None = None
-                  ) -> tuple[list[MonthResult], Path, dict[str, int]]:
+def run_reference(
+    out: Path,
+    db: Path | None = None,
+    ref_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    frames_dir: Path | None = None,
+) -> tuple[list[MonthResult], Path, dict[str, int]]:
     ref_dir = ref_dir or REFERENCE_DATA / "joq"
     months = reference_months(ref_dir)
     if not months:
@@ -62,8 +66,11 @@ def run_reference(out: Path, db: Path | None = None, ref_dir: Path | None = None
         if has_gold:
             summary = agr.summary(runner.run_agreement(s, month, gold, split))
         report = publish.write_month_report(s, month)
-        results.append(MonthResult(month, imp.summary(), run.n_training, summary, report,
-                                   time.perf_counter() - t0))
+        results.append(
+            MonthResult(
+                month, imp.summary(), run.n_training, summary, report, time.perf_counter() - t0
+            )
+        )
     trends = publish.write_trends(s)
     counts = {"computed": s.cache.computed, "reused": s.cache.reused}
     s.con.close()
@@ -74,9 +81,11 @@ def agreement_line(month: str, a: dict) -> str:
     def f(x: float, ci: tuple[float, float]) -> str:
         return f"{x:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
-    return (f"{month}: eval n={a['n_answers']}  macro-F1 {f(a['macro_f1'], a['macro_f1_ci'])}  "
-            f"mean kappa {f(a['mean_kappa'], a['mean_kappa_ci'])}  "
-            f"alpha {f(a['alpha'], a['alpha_ci'])}")
+    return (
+        f"{month}: eval n={a['n_answers']}  macro-F1 {f(a['macro_f1'], a['macro_f1_ci'])}  "
+        f"mean kappa {f(a['mean_kappa'], a['mean_kappa_ci'])}  "
+        f"alpha {f(a['alpha'], a['alpha_ci'])}"
+    )
 
 
 __all__ = ["MonthResult", "agreement_line", "run_reference"]

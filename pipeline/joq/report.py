@@ -35,22 +35,43 @@ def wilson(n: int, base: int, z: float = 1.959964) -> tuple[float | None, float 
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
 
 
-def tidy_rows(table_id: str, group: str, counts: Iterable[tuple[str, int]], base: int
-              ) -> list[dict]:
+def tidy_rows(
+    table_id: str, group: str, counts: Iterable[tuple[str, int]], base: int
+) -> list[dict]:
     rows = []
     for label, n in counts:
         lo, hi = wilson(n, base)
-        rows.append({"table_id": table_id, "group": group, "row_label": label, "n": n,
-                     "base": base, "pct": 100 * n / base if base else None,
-                     "ci_low": lo, "ci_high": hi, "flag": "low base" if base < LOW_BASE else ""})
+        rows.append(
+            {
+                "table_id": table_id,
+                "group": group,
+                "row_label": label,
+                "n": n,
+                "base": base,
+                "pct": 100 * n / base if base else None,
+                "ci_low": lo,
+                "ci_high": hi,
+                "flag": "low base" if base < LOW_BASE else "",
+            }
+        )
     return rows
 
 
 def _frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"table_id": pl.String, "group": pl.String,
-                                      "row_label": pl.String, "n": pl.Int64, "base": pl.Int64,
-                                      "pct": pl.Float64, "ci_low": pl.Float64,
-                                      "ci_high": pl.Float64, "flag": pl.String})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "table_id": pl.String,
+            "group": pl.String,
+            "row_label": pl.String,
+            "n": pl.Int64,
+            "base": pl.Int64,
+            "pct": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "flag": pl.String,
+        },
+    )
 
 
 def sector_table(usable: pl.DataFrame, frame: Frame) -> pl.DataFrame:
@@ -76,30 +97,45 @@ def coselection_table(usable: pl.DataFrame, frame: Frame) -> pl.DataFrame:
     return _frame(rows)
 
 
-def codes_tables(usable: pl.DataFrame, final: pl.DataFrame, frame: Frame,
-                 taxonomy: Taxonomy) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def codes_tables(
+    usable: pl.DataFrame, final: pl.DataFrame, frame: Frame, taxonomy: Taxonomy
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """joq-codes, joq-codes-by-sector, joq-taxonomy-themes (answers with >= 1 code in theme)."""
     coded = final.join(usable.select("response_id", "sectors"), on="response_id")
     base = usable.height
     by_code = coded.group_by("code_id").agg(pl.col("response_id").n_unique().alias("n"))
     n_of = dict(zip(by_code["code_id"], by_code["n"], strict=True))
-    codes = _frame(tidy_rows("joq-codes", "all",
-                             [(c.label, int(n_of.get(c.id, 0))) for c in frame.codes], base))
+    codes = _frame(
+        tidy_rows(
+            "joq-codes", "all", [(c.label, int(n_of.get(c.id, 0))) for c in frame.codes], base
+        )
+    )
     rows = []
     for s in frame.sectors:
         ids = usable.filter(pl.col("sectors").list.contains(s.code))["response_id"]
         sub = coded.filter(pl.col("response_id").is_in(ids.implode()))
-        n_sub = dict(sub.group_by("code_id").agg(pl.col("response_id").n_unique().alias("n"))
-                     .iter_rows())
-        rows += tidy_rows("joq-codes-by-sector", s.label,
-                          [(c.label, int(n_sub.get(c.id, 0))) for c in frame.codes], ids.len())
+        n_sub = dict(
+            sub.group_by("code_id").agg(pl.col("response_id").n_unique().alias("n")).iter_rows()
+        )
+        rows += tidy_rows(
+            "joq-codes-by-sector",
+            s.label,
+            [(c.label, int(n_sub.get(c.id, 0))) for c in frame.codes],
+            ids.len(),
+        )
     by_sector = _frame(rows)
-    by_theme = dict(coded.group_by("theme").agg(pl.col("response_id").n_unique().alias("n"))
-                    .iter_rows())
+    by_theme = dict(
+        coded.group_by("theme").agg(pl.col("response_id").n_unique().alias("n")).iter_rows()
+    )
     used = {c.theme for c in frame.codes}
-    themes = _frame(tidy_rows("joq-taxonomy-themes", "all",
-                              [(t.label, int(by_theme.get(t.id, 0))) for t in taxonomy.themes
-                               if t.id in used], base))
+    themes = _frame(
+        tidy_rows(
+            "joq-taxonomy-themes",
+            "all",
+            [(t.label, int(by_theme.get(t.id, 0))) for t in taxonomy.themes if t.id in used],
+            base,
+        )
+    )
     return codes, by_sector, themes
 
 
@@ -117,9 +153,15 @@ def group_sizes(usable: pl.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
     return sectors, regions
 
 
-def representative_quotes(usable: pl.DataFrame, final: pl.DataFrame, emb: np.ndarray,
-                          frame: Frame, excluded: set[str], redactor: Redactor,
-                          per_code: int = 3) -> list[Quote]:
+def representative_quotes(
+    usable: pl.DataFrame,
+    final: pl.DataFrame,
+    emb: np.ndarray,
+    frame: Frame,
+    excluded: set[str],
+    redactor: Redactor,
+    per_code: int = 3,
+) -> list[Quote]:
     """Per code, the answers closest to the centroid of answers coded with it (rows of ``emb``
     align with ``usable``), skipping reviewer-excluded quotes."""
     pos = {r: i for i, r in enumerate(usable["response_id"].to_list())}
@@ -130,8 +172,9 @@ def representative_quotes(usable: pl.DataFrame, final: pl.DataFrame, emb: np.nda
     labels = {s.code: s.label for s in frame.sectors}
     out: list[Quote] = []
     for c in frame.codes:
-        members = [pos[r] for r in final.filter(pl.col("code_id") == c.id)["response_id"]
-                   if r in pos]
+        members = [
+            pos[r] for r in final.filter(pl.col("code_id") == c.id)["response_id"] if r in pos
+        ]
         if not members:
             continue
         centroid = emb[members].mean(axis=0)
@@ -142,22 +185,36 @@ def representative_quotes(usable: pl.DataFrame, final: pl.DataFrame, emb: np.nda
             small = [labels.get(s, s) for s in sectors[i] if sec_n.get(s, 0) < SMALL_GROUP]
             if regions[i] and reg_n.get(regions[i], 0) < SMALL_GROUP:
                 small.append(f"region {regions[i]}")
-            warning = (f"fewer than {SMALL_GROUP} respondents in: {', '.join(small)}"
-                       if small else "")
+            warning = (
+                f"fewer than {SMALL_GROUP} respondents in: {', '.join(small)}" if small else ""
+            )
             out.append(Quote(c.id, usable["response_id"][i], redactor.redact(texts[i]), warning))
     return out
 
 
 def review_status(usable: pl.DataFrame, final: pl.DataFrame) -> dict[str, int]:
     human = final.filter(pl.col("method").str.starts_with("human:"))["response_id"].n_unique()
-    other_q = final.filter((pl.col("code_id") == "other")
-                           & ~pl.col("method").str.starts_with("human:"))["response_id"].n_unique()
-    return {"usable": usable.height, "human_reviewed": human,
-            "machine_only": usable.height - human, "other_queue": other_q}
+    other_q = final.filter(
+        (pl.col("code_id") == "other") & ~pl.col("method").str.starts_with("human:")
+    )["response_id"].n_unique()
+    return {
+        "usable": usable.height,
+        "human_reviewed": human,
+        "machine_only": usable.height - human,
+        "other_queue": other_q,
+    }
 
 
 def bar_chart(rows: Sequence[dict], width: int = 420, bar: int = 18) -> dict:
     """Geometry for an inline SVG bar chart (no external resources): label, pct, bar width."""
-    bars = [{"label": r["row_label"], "pct": r["pct"] or 0.0, "n": r["n"], "y": k * (bar + 6),
-             "w": round((r["pct"] or 0.0) / 100 * width, 2)} for k, r in enumerate(rows)]
+    bars = [
+        {
+            "label": r["row_label"],
+            "pct": r["pct"] or 0.0,
+            "n": r["n"],
+            "y": k * (bar + 6),
+            "w": round((r["pct"] or 0.0) / 100 * width, 2),
+        }
+        for k, r in enumerate(rows)
+    ]
     return {"bars": bars, "height": len(bars) * (bar + 6), "width": width, "bar": bar}

@@ -25,8 +25,10 @@ from pipeline.errors import InputError
 def simple_sample(ids: Sequence[str], n: int, seed: int) -> list[str]:
     ordered = sorted(ids)
     if n > len(ordered):
-        raise InputError(f"sample size {n} is larger than the {len(ordered)} usable answers",
-                         fix="use a smaller --sample")
+        raise InputError(
+            f"sample size {n} is larger than the {len(ordered)} usable answers",
+            fix="use a smaller --sample",
+        )
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(ordered), size=n, replace=False)
     return sorted(ordered[i] for i in idx)
@@ -55,8 +57,10 @@ def allocate(sizes: Mapping[str, int], n: int) -> dict[str, int]:
 def stratified_sample(strata: Mapping[str, str], n: int, seed: int) -> list[str]:
     """``strata`` maps response id to stratum key."""
     if n > len(strata):
-        raise InputError(f"sample size {n} is larger than the {len(strata)} usable answers",
-                         fix="use a smaller --sample")
+        raise InputError(
+            f"sample size {n} is larger than the {len(strata)} usable answers",
+            fix="use a smaller --sample",
+        )
     groups: dict[str, list[str]] = {}
     for rid, key in strata.items():
         groups.setdefault(key, []).append(rid)
@@ -73,8 +77,9 @@ def stratified_sample(strata: Mapping[str, str], n: int, seed: int) -> list[str]
 def draw_sample(usable: pl.DataFrame, n: int, seed: int, stratify_by: str | None) -> list[str]:
     """Draw from a frame of usable responses (``response_id``, ``sectors``)."""
     if stratify_by == "sector":
-        keys = {r: stratum(s) for r, s in zip(usable["response_id"], usable["sectors"],
-                                              strict=True)}
+        keys = {
+            r: stratum(s) for r, s in zip(usable["response_id"], usable["sectors"], strict=True)
+        }
         return stratified_sample(keys, n, seed)
     if stratify_by not in (None, ""):
         raise InputError(f"unknown stratification '{stratify_by}'", fix="use sector or nothing")

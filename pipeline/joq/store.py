@@ -51,8 +51,11 @@ def connect(db: Path | str) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(db))
     except duckdb.Error as err:
-        raise InputError(f"cannot open the database ({type(err).__name__})", file=db,
-                         fix="close other programs using it, or pass another --db") from err
+        raise InputError(
+            f"cannot open the database ({type(err).__name__})",
+            file=db,
+            fix="close other programs using it, or pass another --db",
+        ) from err
     for stmt in SCHEMA:
         con.execute(stmt)
     return con
@@ -73,22 +76,28 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> None
     con.unregister("_joq_ins")
 
 
-def responses(con: duckdb.DuckDBPyConnection, month: str,
-              usable_only: bool = False) -> pl.DataFrame:
+def responses(
+    con: duckdb.DuckDBPyConnection, month: str, usable_only: bool = False
+) -> pl.DataFrame:
     where = " AND usable" if usable_only else ""
-    return query(con, f"SELECT * FROM joq_responses WHERE month = ?{where} ORDER BY response_id",
-                 [month])
+    return query(
+        con, f"SELECT * FROM joq_responses WHERE month = ?{where} ORDER BY response_id", [month]
+    )
 
 
 def months(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT DISTINCT month FROM joq_responses ORDER BY month").fetchall()]
+    return [
+        r[0]
+        for r in con.execute("SELECT DISTINCT month FROM joq_responses ORDER BY month").fetchall()
+    ]
 
 
 def latest_decisions(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
     """Latest decision per response: codes from the latest row that set codes, exclude_quote from
     the latest row that set it (a reviewer may only tick exclude_quote)."""
-    return query(con, """
+    return query(
+        con,
+        """
         WITH d AS (SELECT * FROM joq_decisions WHERE month = ?)
         SELECT r.response_id,
           (SELECT codes FROM d x WHERE x.response_id = r.response_id AND codes IS NOT NULL
@@ -97,7 +106,9 @@ def latest_decisions(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame
              ORDER BY seq DESC LIMIT 1) AS coder,
           coalesce((SELECT exclude_quote FROM d x WHERE x.response_id = r.response_id
              AND exclude_quote IS NOT NULL ORDER BY seq DESC LIMIT 1), false) AS exclude_quote
-        FROM (SELECT DISTINCT response_id FROM d) r ORDER BY r.response_id""", [month])
+        FROM (SELECT DISTINCT response_id FROM d) r ORDER BY r.response_id""",
+        [month],
+    )
 
 
 def next_seq(con: duckdb.DuckDBPyConnection) -> int:
@@ -106,7 +117,9 @@ def next_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 def final_codes(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
     """One row per usable response x final code: a human decision wins over the machine."""
-    return query(con, """
+    return query(
+        con,
+        """
         WITH dec AS (
           SELECT response_id, codes, coder FROM (
             SELECT *, row_number() OVER (PARTITION BY response_id ORDER BY seq DESC) AS rn
@@ -121,12 +134,17 @@ def final_codes(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
         FROM (SELECT * FROM human UNION ALL SELECT * FROM machine) c
         JOIN joq_responses r ON r.month = ? AND r.response_id = c.response_id AND r.usable
         LEFT JOIN joq_code_themes t ON t.month = ? AND t.code_id = c.code_id
-        ORDER BY c.response_id, c.score DESC, c.code_id""", [month, month, month, month])
+        ORDER BY c.response_id, c.score DESC, c.code_id""",
+        [month, month, month, month],
+    )
 
 
 def latest_run(con: duckdb.DuckDBPyConnection, month: str) -> dict | None:
-    df = query(con, "SELECT * FROM joq_runs WHERE month = ? ORDER BY created_at DESC, run_id DESC "
-                    "LIMIT 1", [month])
+    df = query(
+        con,
+        "SELECT * FROM joq_runs WHERE month = ? ORDER BY created_at DESC, run_id DESC LIMIT 1",
+        [month],
+    )
     if df.height == 0:
         return None
     row = df.row(0, named=True)

@@ -37,35 +37,48 @@ def _folds(ids: Sequence[str], k: int, seed: int) -> list[list[int]]:
 DECISION_KEYS = ("accept", "fallback", "relative", "max_codes")  # need no re-scoring
 
 
-def _pooled_scores(inp: coder.CodeInputs, th: Thresholds, seed: int,
-                   folds: list[list[str]]) -> tuple[list[str], coder.Scores]:
+def _pooled_scores(
+    inp: coder.CodeInputs, th: Thresholds, seed: int, folds: list[list[str]]
+) -> tuple[list[str], coder.Scores]:
     """Held-out scores of every fold, stacked: each fold's answers are scored by a chain trained
     without them (and without their weak labels: the phrases were written from these answers,
     so their own hits would leak)."""
     pos = {r: j for j, r in enumerate(inp.ids)}
     held_all, parts = [], []
     for held in folds:
-        sub = replace(inp, training={r: v for r, v in inp.training.items() if r not in held},
-                      no_pseudo=frozenset(held))
+        sub = replace(
+            inp,
+            training={r: v for r, v in inp.training.items() if r not in held},
+            no_pseudo=frozenset(held),
+        )
         s = coder.score(sub, th, seed)
         rows = [pos[r] for r in held]
         parts.append([getattr(s, f)[rows] for f in SCORE_FIELDS])
         held_all += held
-    return held_all, coder.Scores(*(np.vstack([p[k] for p in parts])
-                                    for k in range(len(SCORE_FIELDS))))
+    return held_all, coder.Scores(
+        *(np.vstack([p[k] for p in parts]) for k in range(len(SCORE_FIELDS)))
+    )
 
 
 SCORE_FIELDS = ("phrase", "veto", "similarity", "fewshot", "combined")
 
 
-def cross_validate(inp: coder.CodeInputs, base: Thresholds, seed: int, k: int = 5,
-                   grid: Mapping[str, Sequence[float]] = GRID) -> pl.DataFrame:
+def cross_validate(
+    inp: coder.CodeInputs,
+    base: Thresholds,
+    seed: int,
+    k: int = 5,
+    grid: Mapping[str, Sequence[float]] = GRID,
+) -> pl.DataFrame:
     """Held-out macro-F1 per grid point, pooled over folds (every human-coded answer predicted
     once, then one macro-F1: steadier than averaging 6-answer folds); rows sorted best first."""
     train_ids = [i for i in inp.ids if i in inp.training]
     codes = [*inp.codes, OTHER]
-    gold = pl.DataFrame([(r, c) for r in train_ids for c in inp.training[r]],
-                        schema=["response_id", "code_id"], orient="row")
+    gold = pl.DataFrame(
+        [(r, c) for r in train_ids for c in inp.training[r]],
+        schema=["response_id", "code_id"],
+        orient="row",
+    )
     folds = [[train_ids[j] for j in f] for f in _folds(train_ids, min(k, len(train_ids)), seed)]
     keys = list(grid)
     model_keys = [k_ for k_ in keys if k_ not in DECISION_KEYS]
@@ -79,8 +92,12 @@ def cross_validate(inp: coder.CodeInputs, base: Thresholds, seed: int, k: int = 
             params = dict(zip(model_keys, mp, strict=True)) | dict(zip(dec_keys, dp, strict=True))
             machine = coder.decide(s, inp.codes, held, th_m.model_copy(update=params))
             m = agr.measures(truth, agr.binary_matrix(machine, held, codes))
-            rows.append({k_: params[k_] for k_ in keys}
-                        | {"cv_macro_f1": float(np.nan_to_num(m["macro_f1"])),
-                           "cv_mean_kappa": float(np.nan_to_num(m["mean_kappa"]))})
+            rows.append(
+                {k_: params[k_] for k_ in keys}
+                | {
+                    "cv_macro_f1": float(np.nan_to_num(m["macro_f1"])),
+                    "cv_mean_kappa": float(np.nan_to_num(m["mean_kappa"])),
+                }
+            )
     out = pl.DataFrame(rows)
     return out.sort(["cv_macro_f1", *keys], descending=[True] + [False] * len(keys))

@@ -55,12 +55,30 @@ MONTHS: tuple[MonthSpec, ...] = (
 # Answers that say nothing codeable. Compared after lower-casing, trimming and dropping a final
 # full stop. The pipeline's usable-answer rule must agree, or the sample draws will differ.
 NON_ANSWERS: frozenset[str] = frozenset(
-    {"", "n/a", "na", "none", "nothing", "nothing to add", "no comment", "don't know",
-     "dont know", "-", "?"}
+    {
+        "",
+        "n/a",
+        "na",
+        "none",
+        "nothing",
+        "nothing to add",
+        "no comment",
+        "don't know",
+        "dont know",
+        "-",
+        "?",
+    }
 )
 
-EXPORT_COLUMNS = ["Response ID", "Submitted", "Which sector(s)?", "Answer", "Role", "Region",
-                  "Synthetic"]
+EXPORT_COLUMNS = [
+    "Response ID",
+    "Submitted",
+    "Which sector(s)?",
+    "Answer",
+    "Role",
+    "Region",
+    "Synthetic",
+]
 
 
 def is_non_answer(text: str | None) -> bool:
@@ -237,8 +255,11 @@ or prompts. See `docs/joq-reference-data.md`. Regenerate with `make reference-da
 """
 
 
-def generate(out: Path, frames_dir: Path = CODING_FRAMES / "joq",
-             source_dir: Path = REFERENCE_DATA / "joq" / "source") -> dict[str, bytes]:
+def generate(
+    out: Path,
+    frames_dir: Path = CODING_FRAMES / "joq",
+    source_dir: Path = REFERENCE_DATA / "joq" / "source",
+) -> dict[str, bytes]:
     """Build every output file in memory, keyed by path relative to ``out``, and write them."""
     files: dict[str, bytes] = {"joq/README.md": README.encode("utf-8")}
     for spec in MONTHS:
@@ -271,8 +292,9 @@ def update_checksums(sha_path: Path, files: dict[str, bytes]) -> None:
             parts = line.split(maxsplit=1)
             if line.strip() and not (len(parts) == 2 and parts[1].lstrip("*") in ours):
                 kept.append(line)
-    new = [f"{hashlib.sha256(body).hexdigest()}  {REPO_PREFIX}/{rel}"
-           for rel, body in files.items()]
+    new = [
+        f"{hashlib.sha256(body).hexdigest()}  {REPO_PREFIX}/{rel}" for rel, body in files.items()
+    ]
     text = "\n".join(sorted(kept + new)) + "\n"
     tmp = sha_path.with_name(sha_path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -282,8 +304,12 @@ def update_checksums(sha_path: Path, files: dict[str, bytes]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REFERENCE_DATA,
-                        help="folder standing for data/reference (default: the repo's)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REFERENCE_DATA,
+        help="folder standing for data/reference (default: the repo's)",
+    )
     args = parser.parse_args(argv)
     written = generate(args.out)
     for rel in sorted(written):

@@ -134,9 +134,7 @@ class Allocator:
         route_of = self.spec.route_of_sector()
         sectors = [s for s, n in sector_counts.items() for _ in range(n)]
         self.rng.shuffle(sectors)
-        self.people = [
-            Respondent(i, s, route_of[s], {"sector": s}) for i, s in enumerate(sectors)
-        ]
+        self.people = [Respondent(i, s, route_of[s], {"sector": s}) for i, s in enumerate(sectors)]
         youth = [r for r in self.people if r.route == "youth"]
         org = self.target("org_type")
         self.give_single(youth, "org_type", org.counts())
@@ -164,7 +162,8 @@ class Allocator:
         degrees = self._degrees(n, high, sum(cols.values()))
         tenure_rank = {"over_5": 0, "3_5": 1, "1_3": 2, "under_1": 3}
         order = sorted(
-            youth, key=lambda r: (tenure_rank.get(str(r.answers.get("tenure")), 4), self.rng.random())
+            youth,
+            key=lambda r: (tenure_rank.get(str(r.answers.get("tenure")), 4), self.rng.random()),
         )
         left = {r.index: d for r, d in zip(order, degrees, strict=True)}
         pos = {r.index: k for k, r in enumerate(order)}
@@ -419,7 +418,9 @@ class Allocator:
         value: dict[tuple[int, str], str] = {}
         for g in self.items:
             people = interactions[g]
-            counts = solve_counts(self.target("arrangement", g).pcts(), len(people), cap=len(people))
+            counts = solve_counts(
+                self.target("arrangement", g).pcts(), len(people), cap=len(people)
+            )
             counts["dont_know"] = len(people) - sum(counts.values())
             codes = [c for c, n in counts.items() for _ in range(n)]
             self.rng.shuffle(codes)
@@ -461,7 +462,9 @@ class Allocator:
         comb = scalar(self.published, "text-5.15", "combination").pct or 0
         ns = {p: v.base or 0 for p, v in ratio_t.ratios().items()}
         want_c = solve_counts({"c": comb}, sum(ns.values()))["c"]
-        options = {p: _ratio_options(ns[p], Fraction(str(v.ratio))) for p, v in ratio_t.ratios().items()}
+        options = {
+            p: _ratio_options(ns[p], Fraction(str(v.ratio))) for p, v in ratio_t.ratios().items()
+        }
         best: dict[int, list[tuple[int, int, int]]] = {0: []}
         for p in options:  # reachable combination totals -> first choices reaching them
             nxt: dict[int, list[tuple[int, int, int]]] = {}
@@ -600,9 +603,13 @@ class Allocator:
         for r in no:
             r.answers["allied_interacted"] = "no"
         freq = self.target("allied_frequency", "allied")
-        self.give_single(yes, "allied_frequency", solve_counts(freq.pcts(), len(yes), total=len(yes)))
+        self.give_single(
+            yes, "allied_frequency", solve_counts(freq.pcts(), len(yes), total=len(yes))
+        )
         met = self.target("allied_met_purposes", "allied", "frequency")
-        self.give_single(yes, "allied_met_purposes", solve_counts(met.pcts(), len(yes), total=len(yes)))
+        self.give_single(
+            yes, "allied_met_purposes", solve_counts(met.pcts(), len(yes), total=len(yes))
+        )
         top3 = self._top3_counts("allied", len(yes), allied=True)
         picks = self.picks([r.index for r in yes], top3, cap=3)
         purposes = self._purpose_counts("allied", len(yes), top3, allied=True)
@@ -628,7 +635,9 @@ class Allocator:
             by_index[i].answers["allied_barriers"] = s  # type: ignore[index]
 
 
-def allocate(spec: Questionnaire, published: Published, seed: int, model: Model) -> list[Respondent]:
+def allocate(
+    spec: Questionnaire, published: Published, seed: int, model: Model
+) -> list[Respondent]:
     """The usable respondents, every closed answer allocated (free text is added later)."""
     a = Allocator(spec, published, seed, model)
     f1 = a.target("sector")
@@ -643,7 +652,9 @@ def allocate(spec: Questionnaire, published: Published, seed: int, model: Model)
 def _ratio_options(n: int, ratio: Fraction) -> list[tuple[int, int, int]]:
     """(formal, informal, rest) with f + i <= n whose f/i rounds to ``ratio`` (else the nearest)."""
     opts = [(f, i, n - f - i) for i in range(1, n + 1) for f in range(0, n - i + 1)]
-    exact = [o for o in opts if round_half_up(Fraction(100 * o[0], o[1])) == round_half_up(100 * ratio)]
+    exact = [
+        o for o in opts if round_half_up(Fraction(100 * o[0], o[1])) == round_half_up(100 * ratio)
+    ]
     if exact:
         return exact
     gap = min(abs(Fraction(o[0], o[1]) - ratio) for o in opts)

@@ -72,7 +72,9 @@ def clean(path: Path, spec: Questionnaire) -> Survey:
     later = [n for n in names if n not in background]
     seen: set[tuple[str, ...]] = set()
     kept, dupes, partial = [], 0, 0
-    for row in sorted(data, key=lambda r: datetime.strptime(r["Start Date"], "%m/%d/%Y %I:%M:%S %p")):
+    for row in sorted(
+        data, key=lambda r: datetime.strptime(r["Start Date"], "%m/%d/%Y %I:%M:%S %p")
+    ):
         key = (row["Collector ID"], *(row[n] for n in names))
         if key in seen:
             dupes += 1
@@ -109,7 +111,9 @@ class Computed:
 
 
 class Calculator:
-    def __init__(self, spec: Questionnaire, survey: Survey, charted: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, spec: Questionnaire, survey: Survey, charted: frozenset[str] = frozenset()
+    ) -> None:
         self.spec = spec
         self.s = survey
         self.items = [i.code for i in spec.model.loops["youth_sectors"].items]
@@ -191,7 +195,9 @@ class Calculator:
     def _education_if_targeted(self) -> Computed:
         targeted = [r for r in self.people("interacted")
                     if any(r.get(f"interacted_{g}") == "yes" for g in ("social_care", "health_care", "youth_justice"))]  # fmt: skip
-        return Computed(sum(r.get("interacted_education") == "yes" for r in targeted), len(targeted))
+        return Computed(
+            sum(r.get("interacted_education") == "yes" for r in targeted), len(targeted)
+        )
 
     def _informal(self, role: str) -> Computed:
         arr = [str(r.get(f"arrangement_{g}")) for r, g in self.interactions()
@@ -199,7 +205,11 @@ class Calculator:
         return Computed(arr.count("informal"), len(arr))
 
     def _monthly_or_less(self) -> Computed:
-        answered = [r["allied_frequency"] for r in self.people("allied_frequency") if r.get("allied_frequency")]
+        answered = [
+            r["allied_frequency"]
+            for r in self.people("allied_frequency")
+            if r.get("allied_frequency")
+        ]
         low = {"monthly", "quarterly", "six_monthly", "yearly"}
         return Computed(sum(a in low for a in answered), len(answered))
 
@@ -210,7 +220,11 @@ def judge(v: PublishedValue, c: Computed) -> tuple[str, bool]:
         if c.ratio is None:
             return "no ratio", False
         got = Fraction(round_half_up(100 * c.ratio), 100)
-        ok = abs(c.ratio - Fraction(str(v.ratio))) <= Fraction(5, 100) if v.qualifier else got == Fraction(str(v.ratio))
+        ok = (
+            abs(c.ratio - Fraction(str(v.ratio))) <= Fraction(5, 100)
+            if v.qualifier
+            else got == Fraction(str(v.ratio))
+        )
         if v.base is not None:
             ok = ok and c.n == v.base
         return f"{float(got):.2f} (n={c.n})", ok
@@ -250,10 +264,14 @@ def check(path: Path, survey: str = "interactions_2025") -> list[tuple[Published
 def run_check(path: Path) -> int:
     results = check(path)
     for v, got, ok in results:
-        want = v.ratio if v.ratio is not None else (f"{v.pct}%" if v.pct is not None else f"n={v.n}")
+        want = (
+            v.ratio if v.ratio is not None else (f"{v.pct}%" if v.pct is not None else f"n={v.n}")
+        )
         if v.qualifier:
             want = f"{v.qualifier} {want}"
-        print(f"{'match   ' if ok else 'MISMATCH'}  {v.figure_id:<12} {v.group or '-':<14} {v.row:<30} published {want!s:<14} computed {got}")
+        print(
+            f"{'match   ' if ok else 'MISMATCH'}  {v.figure_id:<12} {v.group or '-':<14} {v.row:<30} published {want!s:<14} computed {got}"
+        )
     good = sum(ok for *_, ok in results)
     print(f"\n{good} of {len(results)} published values reproduced")
     return 0

@@ -56,19 +56,25 @@ def load_recodes(spec: Questionnaire) -> list[dict[str, str]]:
 
 
 # ---------------------------------------------------------------------- free text
-def add_sector_text(people: list[Respondent], recodes: list[dict[str, str]], rng: random.Random) -> None:
+def add_sector_text(
+    people: list[Respondent], recodes: list[dict[str, str]], rng: random.Random
+) -> None:
     """Recoded answers: an allied respondent of that sector answered 'Other' with the text;
     the respondents still 'Other' get reviewed keep-as-other texts and a few unreviewed ones."""
     allied = [p for p in people if p.route == "allied"]
     rng.shuffle(allied)
     for entry in [e for e in recodes if e["category"] != "other"]:
-        r = next(p for p in allied if p.sector == entry["category"] and p.answers["sector"] != "other")
+        r = next(
+            p for p in allied if p.sector == entry["category"] and p.answers["sector"] != "other"
+        )
         r.answers["sector"] = "other"
         r.answers["sector__other_text"] = entry["text"]
     texts = [e["text"] for e in recodes if e["category"] == "other"] + tx.UNREVIEWED_OTHER
     others = [p for p in allied if p.sector == "other"]
     if len(texts) != len(others):
-        raise ValueError(f"recodes.yaml + unreviewed give {len(texts)} texts for {len(others)} 'Other'")
+        raise ValueError(
+            f"recodes.yaml + unreviewed give {len(texts)} texts for {len(others)} 'Other'"
+        )
     for r, text in zip(others, texts, strict=True):
         r.answers["sector__other_text"] = text
 
@@ -231,7 +237,9 @@ def generate(seed: int, out: Path, listing: Path | None = None) -> dict[Path, st
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--out", type=Path, default=REFERENCE_DATA)
     ap.add_argument("--check", action="store_true", help="compare published values with the data")

@@ -136,7 +136,9 @@ def open_answer(rng: random.Random, qid: str, n: int) -> str:
     elif roll < 0.2:
         text += LONG_TAIL
     elif roll < 0.26:
-        text += rng.choice(PERSONAL).format(n=n % 1000, first=rng.choice(FIRST), last=rng.choice(LAST))
+        text += rng.choice(PERSONAL).format(
+            n=n % 1000, first=rng.choice(FIRST), last=rng.choice(LAST)
+        )
     return text
 
 

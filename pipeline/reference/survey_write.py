@@ -81,7 +81,10 @@ def write_outputs(out: Path, stem: str, rows: Table) -> dict[Path, str]:
     """Write ``<stem>.csv`` and ``<stem>.xlsx`` under ``out``; return path -> SHA-256."""
     out.mkdir(parents=True, exist_ok=True)
     written: dict[Path, str] = {}
-    for path, data in ((out / f"{stem}.csv", csv_bytes(rows)), (out / f"{stem}.xlsx", xlsx_bytes(rows))):
+    for path, data in (
+        (out / f"{stem}.csv", csv_bytes(rows)),
+        (out / f"{stem}.xlsx", xlsx_bytes(rows)),
+    ):
         atomic_write_bytes(path, data)
         written[path] = sha256(data)
     return written
