@@ -46,14 +46,14 @@ lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check .
 
 reference-data: $(STAMP) ## Regenerate the synthetic reference data (survey + JOQ months) byte-identically
-	$(PY) -m pipeline.reference.survey_generator --seed $(SEED) --out data/reference
-	$(PY) -m pipeline.reference.joq_generator --out data/reference
+	$(PY) -m tools.reference.survey_generator --seed $(SEED) --out data/reference
+	$(PY) -m tools.reference.joq_generator --out data/reference
 
 docs: $(STAMP) ## Regenerate generated docs (data dictionary)
 	$(VENV)/bin/joinedup survey dictionary --survey $(SURVEY) --out docs/questionnaire.md
 
 bench: $(STAMP) ## Run the benchmarks (not part of make test; ~6 min, 10k/100k/1M rows; BENCH_SIZES=10000 for a quick run)
-	$(PY) -m benchmarks.run --sizes $${BENCH_SIZES:-10000,100000,1000000} --joq $${BENCH_JOQ:-237,5000}
+	$(PY) -m tools.benchmarks.run --sizes $${BENCH_SIZES:-10000,100000,1000000} --joq $${BENCH_JOQ:-237,5000}
 
 fuzz: $(STAMP) ## Fuzz the ingest for FUZZ_SECONDS (default 60) and report inputs tried
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[fuzz]'

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from pipeline.errors import JoinedupError
+from pipeline.core.errors import JoinedupError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

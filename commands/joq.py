@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from commands.common import handle_errors
-from pipeline.errors import InputError
-from pipeline.paths import DEFAULT_DB, DEFAULT_OUT
+from pipeline.core.errors import InputError
+from pipeline.core.paths import DEFAULT_DB, DEFAULT_OUT
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -52,7 +52,7 @@ def _session(
     dry_run: bool = False,
     device: str = "cpu",
 ):
-    from pipeline.joq.runner import open_session
+    from pipeline.joq.flow import open_session
 
     if device not in ("cpu", "cuda", "auto"):
         raise InputError(f"unknown device '{device}'", fix="use --device cpu, cuda or auto")
@@ -78,7 +78,7 @@ def import_(
 
     Example: joinedup joq import data/reference/joq/2025-01_export.csv --month 2025-01
     """
-    from pipeline.joq.runner import run_import
+    from pipeline.joq.flow import run_import
 
     s = _session(db, frames=frames, dry_run=True)
     res = run_import(s, file, month, replace)
@@ -105,7 +105,7 @@ def discover(
 
     Example: joinedup joq discover 2025-01 --sample 24 --seed 20250131
     """
-    from pipeline.joq.runner import run_discover
+    from pipeline.joq.flow import run_discover
 
     s = _session(db, out, frames, dry_run, device)
     d = run_discover(s, month, sample, seed, stratify)
@@ -145,7 +145,7 @@ def code(
 
     Example: joinedup joq code 2025-01 --threshold accept=0.45
     """
-    from pipeline.joq.runner import run_code
+    from pipeline.joq.flow import run_code
 
     s = _session(db, out, frames, dry_run, device)
     run = run_code(s, month, _parse_thresholds(threshold or []))
@@ -175,7 +175,7 @@ def review(
 
     Example: joinedup joq review 2025-01 --apply reports/out/joq_2025-01/review.xlsx --coder AB
     """
-    from pipeline.joq.runner import run_review_apply, run_review_write
+    from pipeline.joq.flow import run_review_apply, run_review_write
 
     s = _session(db, out, frames, dry_run=True)
     if apply is None:
@@ -208,8 +208,8 @@ def agreement(
     --split data/reference/joq/2025-01_split.csv
     """
     from pipeline.joq.agreement import summary
+    from pipeline.joq.flow import run_agreement
     from pipeline.joq.reference import agreement_line
-    from pipeline.joq.runner import run_agreement
 
     s = _session(db, out, frames, dry_run=True)
     table = run_agreement(s, month, gold, split, resamples, seed)
@@ -271,7 +271,7 @@ def tune(
 
     Example: joinedup joq tune 2025-01 --folds 6
     """
-    from pipeline.joq.runner import cross_validate_month
+    from pipeline.joq.flow import cross_validate_month
 
     table = cross_validate_month(_session(db, out, frames), month, folds)
     typer.echo(table.head(10).write_csv(float_precision=4))

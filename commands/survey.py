@@ -49,7 +49,7 @@ def run(
 
     Example: joinedup survey run data/reference/interactions_2025_export.csv
     """
-    from pipeline.runner import run_survey
+    from pipeline.survey.flow import run_survey
 
     if profile not in ("analysis", "publication"):
         raise typer.BadParameter("--profile must be 'analysis' or 'publication'")
@@ -64,8 +64,8 @@ def ingest(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = 
 
     Example: joinedup survey ingest data/reference/interactions_2025_export.csv
     """
-    from pipeline.ingest import read_export
-    from pipeline.spec.questionnaire import load_questionnaire
+    from pipeline.survey.ingest import read_export
+    from pipeline.survey.questionnaire import load_questionnaire
 
     r = read_export(export, load_questionnaire(survey), sheet=sheet)
     typer.echo(
@@ -84,7 +84,7 @@ def clean(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = N
 
     Example: joinedup survey clean data/reference/interactions_2025_export.csv
     """
-    from pipeline.runner import prepare
+    from pipeline.survey.flow import prepare
 
     p = prepare(export, survey, suggest=False, sheet=sheet)
     for step, count in p.cleaned.funnel.iter_rows():
@@ -98,7 +98,7 @@ def validate(export: Export, survey: Survey = "interactions_2025", sheet: Sheet 
 
     Example: joinedup survey validate data/reference/interactions_2025_export.csv
     """
-    from pipeline.runner import prepare
+    from pipeline.survey.flow import prepare
 
     for report in prepare(export, survey, suggest=False, sheet=sheet).validation:
         typer.echo(report.text())
@@ -111,7 +111,7 @@ def route(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = N
 
     Example: joinedup survey route data/reference/interactions_2025_export.csv
     """
-    from pipeline.runner import prepare
+    from pipeline.survey.flow import prepare
 
     data = prepare(export, survey, suggest=False, sheet=sheet).data
     for r, frame in data.routes.items():
@@ -133,8 +133,8 @@ def verify(
 
     Example: joinedup survey verify data/reference/interactions_2025_export.csv
     """
-    from pipeline.runner import verify_survey
-    from pipeline.safety.export import write_csv
+    from pipeline.core.safety.export import write_csv
+    from pipeline.survey.flow import verify_survey
 
     check, s = verify_survey(export, survey, out)
     target = out / survey / "published_check.csv"
@@ -163,9 +163,9 @@ def dictionary(
 
     Example: joinedup survey dictionary --out docs/questionnaire.md
     """
-    from pipeline.safety.atomic import atomic_write_text
-    from pipeline.spec.dictionary import dictionary_markdown
-    from pipeline.spec.questionnaire import load_questionnaire
+    from pipeline.core.safety.atomic import atomic_write_text
+    from pipeline.survey.dictionary import dictionary_markdown
+    from pipeline.survey.questionnaire import load_questionnaire
 
     atomic_write_text(out, dictionary_markdown(load_questionnaire(survey)))
     typer.echo(f"wrote {out}")

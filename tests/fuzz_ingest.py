@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import survey_fixtures as sf
 
-from pipeline.errors import JoinedupError
-from pipeline.ingest import read_export
+from pipeline.core.errors import JoinedupError
+from pipeline.survey.ingest import read_export
 
 SPEC = sf.spec()
 KEY = b"fuzz" * 8

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from pipeline.spec.questionnaire import Questionnaire, load_questionnaire
+from pipeline.survey.questionnaire import Questionnaire, load_questionnaire
 
 META = [
     "Respondent ID",

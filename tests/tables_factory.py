@@ -11,7 +11,7 @@ from functools import cache
 
 import polars as pl
 
-from pipeline.spec.questionnaire import Questionnaire, load_questionnaire
+from pipeline.survey.questionnaire import Questionnaire, load_questionnaire
 
 
 @cache

@@ -7,8 +7,8 @@ import survey_fixtures as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.clean import clean, load_recodes
-from pipeline.ingest import read_export
+from pipeline.survey.clean import clean, load_recodes
+from pipeline.survey.ingest import read_export
 
 SPEC = sf.spec()
 RECODES = load_recodes(SPEC)

@@ -4,7 +4,12 @@ import duckdb
 import numpy as np
 import pytest
 
-from pipeline.embed import EmbeddingCache, HashingEmbedder, SentenceTransformerEmbedder, text_hash
+from pipeline.core.embed import (
+    EmbeddingCache,
+    HashingEmbedder,
+    SentenceTransformerEmbedder,
+    text_hash,
+)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import survey_fixtures as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError, JoinedupError
-from pipeline.ingest import read_export
+from pipeline.core.errors import InputError, JoinedupError
+from pipeline.survey.ingest import read_export
 
 SPEC = sf.spec()
 KEY = b"k" * 32
@@ -262,13 +262,13 @@ def test_corrupted_xlsx_is_our_error_not_a_zlib_traceback(tmp_path):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Cut files above 600 bytes into row chunks, as files above 128 MB are."""
-    from pipeline.ingest import grid
+    from pipeline.core.reader import grid
 
     monkeypatch.setattr(grid, "CHUNK_BYTES", 600)
 
 
 def test_a_large_file_read_in_row_chunks_gives_the_same_frame(tmp_path, small_chunks):
-    from pipeline.ingest import grid
+    from pipeline.core.reader import grid
 
     people = [sf.youth(i) for i in range(1, 30)] + [sf.allied(30), sf.partial()]
     p = sf.surveymonkey_csv(tmp_path / "big.csv", people)
@@ -294,7 +294,7 @@ def test_unknown_values_in_later_chunks_name_their_rows_and_count_the_rest(tmp_p
 
 
 def test_a_chunk_polars_miscounts_is_parsed_by_the_csv_module(tmp_path, small_chunks, monkeypatch):
-    from pipeline.ingest import grid
+    from pipeline.core.reader import grid
 
     p = sf.surveymonkey_csv(tmp_path / "big.csv", [sf.youth(i) for i in range(1, 20)])
     expected = _read(p).frame

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from pipeline.errors import SpecError
+from pipeline.core.errors import SpecError
 from pipeline.joq.frames import load_frame, load_taxonomy
 
 TAXONOMY = {

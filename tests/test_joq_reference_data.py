@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import yaml
 
-from pipeline.reference import joq_generator as gen
+from tools.reference import joq_generator as gen
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "data" / "reference"

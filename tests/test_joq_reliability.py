@@ -16,9 +16,9 @@ import polars as pl
 import pytest
 import yaml
 
-from pipeline.embed import HashingEmbedder
-from pipeline.joq import publish, report, runner, store
-from pipeline.manifest import PACKAGES
+from pipeline.core.embed import HashingEmbedder
+from pipeline.core.manifest import PACKAGES
+from pipeline.joq import flow, publish, report, store
 
 MONTH = "2025-03"
 HOSTILE = '=HYPERLINK("http://x","y")'
@@ -107,15 +107,15 @@ def write_export(path: Path, rows) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-def new_month(root: Path, rows=ROWS, frame_doc: dict | None = None) -> runner.Session:
+def new_month(root: Path, rows=ROWS, frame_doc: dict | None = None) -> flow.Session:
     (root / "frames" / "joq").mkdir(parents=True)
     (root / "frames" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
     (root / "frames" / "joq" / f"{MONTH}.yaml").write_text(yaml.safe_dump(frame_doc or frame()))
     write_export(root / "export.csv", rows)
-    s = runner.Session(
+    s = flow.Session(
         store.connect(root / "db.duckdb"), HashingEmbedder(), root / "out", root / "frames" / "joq"
     )
-    runner.run_import(s, root / "export.csv", MONTH)
+    flow.run_import(s, root / "export.csv", MONTH)
     return s
 
 
@@ -133,16 +133,16 @@ def edit_review(path: Path, edits: dict[str, dict[str, str]]) -> None:
     wb.save(path)
 
 
-def full_run(s: runner.Session, names=("Priya",)) -> Path:
+def full_run(s: flow.Session, names=("Priya",)) -> Path:
     """import (done) -> code -> review sheet -> reviewer excludes one quote -> code -> report."""
-    runner.run_code(s, MONTH)
-    path = runner.run_review_write(s, MONTH)
+    flow.run_code(s, MONTH)
+    path = flow.run_review_write(s, MONTH)
     edit_review(
         path, {rid_of("A shared rota with SECRET-EXCLUDED-WORDS"): {"exclude_quote": "yes"}}
     )
-    assert runner.run_review_apply(s, MONTH, path, "AB") == 1
-    runner.run_code(s, MONTH)
-    runner.run_review_write(s, MONTH)
+    assert flow.run_review_apply(s, MONTH, path, "AB") == 1
+    flow.run_code(s, MONTH)
+    flow.run_review_write(s, MONTH)
     return publish.write_month_report(s, MONTH, list(names)).parent
 
 
@@ -217,7 +217,7 @@ def test_report_quotes_are_redacted_and_excluded_quotes_never_appear(tmp_path, e
     assert "A shared rota across services" in html  # the not-excluded sibling is still quoted
     assert rid_of("A shared rota with SECRET-EXCLUDED-WORDS") not in quoted
     # the exclusion survives a re-code and a re-render
-    runner.run_code(s, MONTH)
+    flow.run_code(s, MONTH)
     publish.write_month_report(s, MONTH, ["Priya"])
     assert EXCLUDED_TEXT not in (out / "report.html").read_text()
     assert EXCLUDED_TEXT not in (out / "report.md").read_text()
@@ -255,7 +255,7 @@ def test_two_month_report_runs_give_identical_bytes_and_xlsx_cell_values(tmp_pat
     # and a re-render over the same database changes nothing
     before = {rel: (a / rel).read_bytes() for rel in text_files}
     publish.write_month_report(
-        runner.Session(
+        flow.Session(
             store.connect(tmp_path / "a" / "db.duckdb"),
             HashingEmbedder(),
             tmp_path / "a" / "out",
@@ -315,8 +315,8 @@ def test_month_report_records_input_frame_model_seeds_packages_and_commit(tmp_pa
 def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path, epoch):
     s = new_month(tmp_path)
     coded = "Long term funding for youth clubs, year 3"
-    runner.run_code(s, MONTH)
-    path = runner.run_review_write(s, MONTH)
+    flow.run_code(s, MONTH)
+    path = flow.run_review_write(s, MONTH)
     edit_review(
         path,
         {
@@ -324,7 +324,7 @@ def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path,
             rid_of("More mentor schemes"): {"exclude_quote": "yes"},
         },
     )
-    assert runner.run_review_apply(s, MONTH, path, "AB") == 2
+    assert flow.run_review_apply(s, MONTH, path, "AB") == 2
 
     def state():
         d = store.latest_decisions(s.con, MONTH)
@@ -335,20 +335,20 @@ def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path,
         )
 
     assert state() == (["money", "talk"], True)
-    runner.run_code(s, MONTH)
+    flow.run_code(s, MONTH)
     assert state() == (["money", "talk"], True)
     # a fresh sheet returned untouched records nothing and erases nothing
-    fresh = runner.run_review_write(s, MONTH)
-    assert runner.run_review_apply(s, MONTH, fresh, "CD") == 0
+    fresh = flow.run_review_write(s, MONTH)
+    assert flow.run_review_apply(s, MONTH, fresh, "CD") == 0
     assert state() == (["money", "talk"], True)
     # a second reviewer only ticks exclude_quote on the coded answer: its codes stay
     edit_review(fresh, {rid_of(coded): {"exclude_quote": "yes"}})
-    assert runner.run_review_apply(s, MONTH, fresh, "CD") == 1
+    assert flow.run_review_apply(s, MONTH, fresh, "CD") == 1
     assert state()[0] == ["money", "talk"]
     # replacing the export (one answer added) keeps every decision, through a re-code
     write_export(tmp_path / "export.csv", [*ROWS, ("Talk to housing teams", "Housing", "North")])
-    assert runner.run_import(s, tmp_path / "export.csv", MONTH, replace=True).status == "replaced"
-    runner.run_code(s, MONTH)
+    assert flow.run_import(s, tmp_path / "export.csv", MONTH, replace=True).status == "replaced"
+    flow.run_code(s, MONTH)
     assert state() == (["money", "talk"], True)
     assert (
         store.latest_decisions(s.con, MONTH).filter(pl.col("response_id") == rid_of(coded))[
@@ -361,9 +361,9 @@ def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path,
 def test_formula_in_answers_and_labels_is_text_in_review_xlsx_and_tables_csv(tmp_path, epoch):
     rows = [*ROWS, (HOSTILE + " funding", "Education", "North"), (HOSTILE, "Education", "North")]
     s = new_month(tmp_path, rows, frame(label_of_money=HOSTILE))
-    runner.run_code(s, MONTH)
+    flow.run_code(s, MONTH)
     out = publish.write_month_report(s, MONTH).parent
-    xlsx = runner.run_review_write(s, MONTH)
+    xlsx = flow.run_review_write(s, MONTH)
     wb = openpyxl.load_workbook(xlsx)
     cells = [c for ws in wb for r in ws.iter_rows() for c in r if isinstance(c.value, str)]
     hostile = [c for c in cells if "HYPERLINK" in c.value]
@@ -372,7 +372,7 @@ def test_formula_in_answers_and_labels_is_text_in_review_xlsx_and_tables_csv(tmp
         assert c.data_type == "s" and c.value.startswith("'="), c.value
     assert not any(c.value.startswith("=") for c in cells)
     # the sheet still reads back: the apostrophe is undone, never a formula
-    assert runner.run_review_apply(s, MONTH, xlsx, "AB") == 0
+    assert flow.run_review_apply(s, MONTH, xlsx, "AB") == 0
     csvs = sorted(out.rglob("*.csv"))
     seen = 0
     for f in csvs:

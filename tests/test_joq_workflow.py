@@ -8,9 +8,9 @@ import yaml
 from typer.testing import CliRunner
 
 from cli import app
-from pipeline.embed import HashingEmbedder
-from pipeline.joq import publish, runner, store
-from pipeline.safety.html import assert_rendered_clean
+from pipeline.core.embed import HashingEmbedder
+from pipeline.core.safety.html import assert_rendered_clean
+from pipeline.joq import flow, publish, store
 
 TAXONOMY = {
     "version": 1,
@@ -79,13 +79,13 @@ def month(tmp_path):
         sector = "Education" if i % 3 else "All of the above"
         lines.append(f'R{i:02d},2025-02-01,{sector},"{a}",{"North" if i % 2 else "South"}')
     (tmp_path / "export.csv").write_text("\n".join(lines) + "\n")
-    s = runner.Session(
+    s = flow.Session(
         store.connect(tmp_path / "db.duckdb"),
         HashingEmbedder(),
         tmp_path / "out",
         tmp_path / "frames" / "joq",
     )
-    runner.run_import(s, tmp_path / "export.csv", "2025-01")
+    flow.run_import(s, tmp_path / "export.csv", "2025-01")
     return s, tmp_path
 
 
@@ -96,9 +96,9 @@ def codes_of(s, rid):
 
 def test_code_is_deterministic_and_rerun_embeds_nothing_new(month):
     s, _ = month
-    first = runner.run_code(s, "2025-01")
+    first = flow.run_code(s, "2025-01")
     assert first.computed > 0
-    second = runner.run_code(s, "2025-01")
+    second = flow.run_code(s, "2025-01")
     assert second.computed == 0 and second.reused > 0
     assert first.machine.equals(second.machine) and first.run_id == second.run_id
     assert codes_of(s, "R02") == ["money"] and codes_of(s, "R04") == ["talk"]
@@ -119,15 +119,15 @@ def edit_review(path, edits):
 
 def test_review_round_trip_survives_recode_and_reimport(month):
     s, tmp = month
-    runner.run_code(s, "2025-01")
-    path = runner.run_review_write(s, "2025-01")
+    flow.run_code(s, "2025-01")
+    path = flow.run_review_write(s, "2025-01")
     edit_review(path, {"R07": {"final_codes": "talk; money"}, "R03": {"exclude_quote": "yes"}})
-    assert runner.run_review_apply(s, "2025-01", path, "AB") == 2
+    assert flow.run_review_apply(s, "2025-01", path, "AB") == 2
     assert codes_of(s, "R07") == ["money", "talk"]
-    runner.run_code(s, "2025-01")
+    flow.run_code(s, "2025-01")
     assert codes_of(s, "R07") == ["money", "talk"]
-    assert runner.run_import(s, tmp / "export.csv", "2025-01").status == "unchanged"
-    runner.run_code(s, "2025-01")
+    assert flow.run_import(s, tmp / "export.csv", "2025-01").status == "unchanged"
+    flow.run_code(s, "2025-01")
     assert codes_of(s, "R07") == ["money", "talk"]
     latest = store.latest_decisions(s.con, "2025-01")
     assert latest.filter(pl.col("response_id") == "R03")["exclude_quote"][0] is True
@@ -135,22 +135,22 @@ def test_review_round_trip_survives_recode_and_reimport(month):
 
 def test_review_with_unknown_code_names_row_value_and_closest(month):
     s, _ = month
-    runner.run_code(s, "2025-01")
-    path = runner.run_review_write(s, "2025-01")
+    flow.run_code(s, "2025-01")
+    path = flow.run_review_write(s, "2025-01")
     edit_review(path, {"R05": {"final_codes": "tlak"}})
     wb = openpyxl.load_workbook(path)
     row = next(r[0].row for r in wb["review"].iter_rows(min_row=2) if r[0].value == "R05")
-    from pipeline.errors import ReviewError
+    from pipeline.core.errors import ReviewError
 
     with pytest.raises(ReviewError) as err:
-        runner.run_review_apply(s, "2025-01", path, "AB")
+        flow.run_review_apply(s, "2025-01", path, "AB")
     assert f"row {row}" in str(err.value) and "'tlak'" in str(err.value)
     assert "closest is 'talk'" in str(err.value)
 
 
 def test_report_escapes_hostile_text_and_is_self_contained(month):
     s, _ = month
-    runner.run_code(s, "2025-01")
+    flow.run_code(s, "2025-01")
     html_path = publish.write_month_report(s, "2025-01")
     html = html_path.read_text()
     assert_rendered_clean(html)
@@ -188,7 +188,7 @@ def test_report_escapes_hostile_text_and_is_self_contained(month):
 
 def test_discover_writes_draft_and_saturation(month):
     s, _ = month
-    d = runner.run_discover(s, "2025-01", 8, 3)
+    d = flow.run_discover(s, "2025-01", 8, 3)
     out = s.month_dir("2025-01")
     draft = yaml.safe_load((out / "draft_frame.yaml").read_text())
     assert draft["status"] == "draft" and draft["sample"]["seed"] == 3
@@ -216,11 +216,11 @@ def test_every_joq_command_has_help_ending_with_an_example():
 
 @pytest.mark.model
 def test_real_model_codes_the_tiny_month_sensibly(month):
-    from pipeline.embed import SentenceTransformerEmbedder
+    from pipeline.core.embed import SentenceTransformerEmbedder
 
     s, _ = month
     s.embedder = SentenceTransformerEmbedder()
     s._cache = None
-    run = runner.run_code(s, "2025-01")
+    run = flow.run_code(s, "2025-01")
     assert codes_of(s, "R03") == ["money"] and codes_of(s, "R10") == ["talk"]
-    assert runner.run_code(s, "2025-01").computed == 0 and run.computed > 0
+    assert flow.run_code(s, "2025-01").computed == 0 and run.computed > 0

@@ -10,8 +10,8 @@ import pytest
 from markupsafe import escape
 from openpyxl import load_workbook
 
-from pipeline.paths import REFERENCE_DATA
-from pipeline.runner import run_survey
+from pipeline.core.paths import REFERENCE_DATA
+from pipeline.survey.flow import run_survey
 
 EXPORT = REFERENCE_DATA / "interactions_2025_export.csv"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import SpecError
-from pipeline.published import load_published
-from pipeline.spec.questionnaire import load_questionnaire
+from pipeline.core.errors import SpecError
+from pipeline.survey.published import load_published
+from pipeline.survey.questionnaire import load_questionnaire
 
 SURVEY = "interactions_2025"
 OPTION_STATISTICS = ("frequency", "multi_response", "top3")

@@ -9,19 +9,19 @@ import polars as pl
 import pytest
 from tables_factory import make_data, spec
 
-from pipeline.errors import SpecError
-from pipeline.report.quotes import (
+from pipeline.core.errors import SpecError
+from pipeline.core.safety.html import assert_rendered_clean
+from pipeline.survey.report.quotes import (
     Exclusion,
     ExclusionsModel,
     load_exclusions,
     select_quotes,
     short_label,
 )
-from pipeline.report.survey import write_survey_report
-from pipeline.safety.html import assert_rendered_clean
-from pipeline.tables.engine import compute_tables
-from pipeline.tables.spec import load_tables
-from pipeline.verify import check_published
+from pipeline.survey.report.render import write_survey_report
+from pipeline.survey.tables.definitions import load_tables
+from pipeline.survey.tables.engine import compute_tables
+from pipeline.survey.verify import check_published
 
 PERSONAL = (
     "Ring Jo Okafor on 07700 900123 or email jo.okafor@example.org, "
@@ -154,7 +154,7 @@ def test_hostile_quote_is_escaped_in_both_reports(tmp_path: Path) -> None:
 
 
 def load_published_stub() -> Any:
-    from pipeline.published import Published, PublishedModel
+    from pipeline.survey.published import Published, PublishedModel
 
     model = {"survey": "interactions_2025", "source": "s", "figures": [], "reconciliations": []}
     return Published(PublishedModel.model_validate(model), Path("p.yaml"))

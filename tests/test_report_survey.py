@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 from tables_factory import make_data, spec
 
-from pipeline.published import Published, PublishedModel
-from pipeline.report.survey import md_cell, write_survey_report
-from pipeline.safety.html import assert_rendered_clean, style_blocks, style_hash
-from pipeline.tables.engine import compute_tables
-from pipeline.tables.spec import load_tables
-from pipeline.verify import check_published
+from pipeline.core.safety.html import assert_rendered_clean, style_blocks, style_hash
+from pipeline.survey.published import Published, PublishedModel
+from pipeline.survey.report.render import md_cell, write_survey_report
+from pipeline.survey.tables.definitions import load_tables
+from pipeline.survey.tables.engine import compute_tables
+from pipeline.survey.verify import check_published
 
 HOSTILE = [
     "<script>alert(1)</script>",

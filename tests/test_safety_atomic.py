@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.safety import atomic
-from pipeline.safety.atomic import atomic_write_bytes, atomic_write_text, staged_dir
+from pipeline.core.safety import atomic
+from pipeline.core.safety.atomic import atomic_write_bytes, atomic_write_text, staged_dir
 
 
 class Boom(RuntimeError):

@@ -7,8 +7,8 @@ import itertools
 import polars as pl
 import pytest
 
-from pipeline.errors import SpecError
-from pipeline.safety.disclosure import apply_profile, round_half_up
+from pipeline.core.errors import SpecError
+from pipeline.core.safety.disclosure import apply_profile, round_half_up
 
 
 def tidy(counts: list[int | None], *, base: int | None = None, group: str = "g") -> pl.DataFrame:

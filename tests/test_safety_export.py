@@ -1,6 +1,6 @@
 """CSV/XLSX exports a spreadsheet cannot execute, with stable bytes (OWASP CSV injection).
 
-Also covers ``pipeline.timeutil``, which dates every export.
+Also covers ``pipeline.core.timeutil``, which dates every export.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.safety.export import excel_sheet_names, neutralise, write_csv, write_xlsx
-from pipeline.timeutil import generation_stamp, generation_time
+from pipeline.core.errors import InputError
+from pipeline.core.safety.export import excel_sheet_names, neutralise, write_csv, write_xlsx
+from pipeline.core.timeutil import generation_stamp, generation_time
 
 HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\nx", "\0x"]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from pipeline.paths import TEMPLATES
-from pipeline.safety.html import (
+from pipeline.core.paths import TEMPLATES
+from pipeline.core.safety.html import (
     assert_rendered_clean,
     csp_meta,
     make_environment,

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.safety.pseudonym import load_key, pseudonymise
+from pipeline.core.errors import InputError
+from pipeline.core.safety.pseudonym import load_key, pseudonymise
 
 KEY = b"k" * 32
 ENV = "JOINEDUP_TEST_PSEUDONYM_KEY"

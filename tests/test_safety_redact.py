@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.safety.redact import Redactor, Span
+from pipeline.core.safety.redact import Redactor, Span
 
 NAMES = ["Jo", "Smith", "Anne-Marie", "Young", "O'Brien", "X"]
 REDACTOR = Redactor(names=NAMES)

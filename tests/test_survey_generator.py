@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.paths import REFERENCE_DATA, ROOT
-from pipeline.reference.survey_generator import DEFAULT_SEED, METADATA, generate
-from pipeline.spec.questionnaire import load_questionnaire
+from pipeline.core.paths import REFERENCE_DATA, ROOT
+from pipeline.survey.questionnaire import load_questionnaire
+from tools.reference.survey_generator import DEFAULT_SEED, METADATA, generate
 
 CSV = REFERENCE_DATA / "interactions_2025_export.csv"
 XLSX = REFERENCE_DATA / "interactions_2025_export.xlsx"
@@ -127,7 +127,7 @@ def test_partials_answer_background_only_and_identifying_columns_are_fake(rows, 
 
 
 def test_independent_check_reproduces_all_but_the_reconciled_values() -> None:
-    from pipeline.reference.survey_check import check
+    from tools.reference.survey_check import check
 
     results = check(CSV)
     misses = {(v.figure_id, v.row) for v, _, ok in results if not ok}

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-import pipeline.report.survey as survey_report
-from pipeline.paths import REFERENCE_DATA
-from pipeline.runner import run_survey
+import pipeline.survey.report.render as survey_report
+from pipeline.core.paths import REFERENCE_DATA
+from pipeline.survey.flow import run_survey
 
 EXPORT = REFERENCE_DATA / "interactions_2025_export.csv"
 KEY = os.environ["JOINEDUP_PSEUDONYM_KEY"]

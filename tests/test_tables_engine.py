@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from tables_factory import make_data, spec
 
-from pipeline.tables.engine import TIDY_COLUMNS, compute_table, compute_tables
-from pipeline.tables.spec import TableSpec, load_tables
+from pipeline.survey.tables.definitions import TableSpec, load_tables
+from pipeline.survey.tables.engine import TIDY_COLUMNS, compute_table, compute_tables
 
 FORMATS = ["video_phone", "email", "in_person", "text_whatsapp"]
 PURPOSES = [o.code for o in spec().options(spec().question("purposes"))]

@@ -13,12 +13,12 @@ import pytest
 import yaml
 from tables_factory import make_data, spec
 
-from pipeline.errors import SpecError
-from pipeline.report.context import data_notes
-from pipeline.safety.redact import _AREAS
-from pipeline.tables.engine import TIDY_COLUMNS, compute_table
-from pipeline.tables.postcodes import LOOKUP_PATH, excluded, load_postcode_areas
-from pipeline.tables.spec import TablesModel, TableSpec, check_against, load_tables
+from pipeline.core.errors import SpecError
+from pipeline.core.safety.redact import _AREAS
+from pipeline.survey.report.context import data_notes
+from pipeline.survey.tables.definitions import TablesModel, TableSpec, check_against, load_tables
+from pipeline.survey.tables.engine import TIDY_COLUMNS, compute_table
+from pipeline.survey.tables.postcodes import LOOKUP_PATH, excluded, load_postcode_areas
 
 ALL = {"label": "all usable respondents"}
 

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from tables_factory import spec
 
-from pipeline.errors import SpecError
-from pipeline.paths import PUBLISHED
-from pipeline.tables.spec import load_tables, tables_path
+from pipeline.core.errors import SpecError
+from pipeline.survey.published import published_path
+from pipeline.survey.tables.definitions import load_tables, tables_path
 
 SURVEY = "interactions_2025"
 
@@ -23,7 +23,7 @@ def test_spec_loads_and_ids_are_unique() -> None:
 
 
 def test_every_published_id_exists() -> None:
-    path = PUBLISHED / f"{SURVEY}.yaml"
+    path = published_path(SURVEY)
     if not path.exists():
         pytest.skip("published figures not transcribed yet")
     figures = {f["id"] for f in yaml.safe_load(path.read_text(encoding="utf-8"))["figures"]}

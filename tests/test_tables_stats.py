@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipeline.tables.stats import add_statistics, wilson
+from pipeline.survey.tables.stats import add_statistics, wilson
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import survey_fixtures as sf
 
-from pipeline.errors import ValidationFailed
-from pipeline.runner import prepare
+from pipeline.core.errors import ValidationFailed
+from pipeline.survey.flow import prepare
 
 SPEC = sf.spec()
 

@@ -8,9 +8,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline.published import Published, PublishedModel
-from pipeline.tables.engine import TIDY_COLUMNS
-from pipeline.verify import CHECK_COLUMNS, check_published, summary
+from pipeline.survey.published import Published, PublishedModel
+from pipeline.survey.tables.engine import TIDY_COLUMNS
+from pipeline.survey.verify import CHECK_COLUMNS, check_published, summary
 
 
 def tidy(rows: list[dict[str, Any]], table_id: str = "figure-F-1") -> pl.DataFrame:

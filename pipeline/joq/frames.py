@@ -14,8 +14,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.errors import Problems, SpecError
-from pipeline.paths import CODING_FRAMES
+from pipeline.core.errors import Problems, SpecError
+from pipeline.core.paths import CODING_FRAMES
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 OTHER = "other"

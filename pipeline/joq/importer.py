@@ -19,12 +19,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.errors import InputError, Problems
-from pipeline.hashing import file_sha256
+from pipeline.core.errors import InputError, Problems
+from pipeline.core.hashing import file_sha256
+from pipeline.core.paths import REFERENCE_DATA
+from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import store
 from pipeline.joq.frames import Sector
-from pipeline.paths import REFERENCE_DATA
-from pipeline.timeutil import generation_stamp
 
 # Every accepted header spelling, in one place. Headers are compared lower-cased with runs of
 # non-alphanumerics collapsed to one space.

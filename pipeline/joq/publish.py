@@ -17,18 +17,18 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from pipeline.errors import InputError
-from pipeline.hashing import file_sha256
+from pipeline.core.errors import InputError
+from pipeline.core.hashing import file_sha256
+from pipeline.core.manifest import build_manifest
+from pipeline.core.paths import TEMPLATES
+from pipeline.core.safety.atomic import atomic_write_text, staged_dir
+from pipeline.core.safety.export import write_csv
+from pipeline.core.safety.html import csp_meta, make_environment, style_blocks
+from pipeline.core.safety.redact import Redactor
+from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import report as rep
 from pipeline.joq import store, trends
-from pipeline.joq.runner import Session, stored_agreement
-from pipeline.manifest import build_manifest
-from pipeline.paths import TEMPLATES
-from pipeline.safety.atomic import atomic_write_text, staged_dir
-from pipeline.safety.export import write_csv
-from pipeline.safety.html import csp_meta, make_environment, style_blocks
-from pipeline.safety.redact import Redactor
-from pipeline.timeutil import generation_stamp
+from pipeline.joq.flow import Session, stored_agreement
 
 REPORT_FILES = ("report.html", "report.md", "tables", "manifest.json")
 

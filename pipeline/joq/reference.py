@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.embed import Embedder
-from pipeline.errors import InputError
+from pipeline.core.embed import Embedder
+from pipeline.core.errors import InputError
+from pipeline.core.paths import REFERENCE_DATA
 from pipeline.joq import agreement as agr
-from pipeline.joq import publish, runner
-from pipeline.paths import REFERENCE_DATA
+from pipeline.joq import flow, publish
 
 MONTH_FILE = re.compile(r"^(\d{4}-\d{2})_export\.(csv|xlsx)$")
 
@@ -52,19 +52,19 @@ def run_reference(
     months = reference_months(ref_dir)
     if not months:
         raise InputError("no reference exports (<YYYY-MM>_export.csv|xlsx) found", file=ref_dir)
-    s = runner.open_session(db or out / "joq_reference.duckdb", out, frames_dir, embedder)
+    s = flow.open_session(db or out / "joq_reference.duckdb", out, frames_dir, embedder)
     results = []
     for month, export in months.items():
         t0 = time.perf_counter()
-        imp = runner.run_import(s, export, month, replace=True)
+        imp = flow.run_import(s, export, month, replace=True)
         gold, split = ref_dir / f"{month}_gold.csv", ref_dir / f"{month}_split.csv"
         has_gold = gold.is_file() and split.is_file()
         if has_gold:
-            runner.load_gold_decisions(s, month, gold, split)
-        run = runner.run_code(s, month)
+            flow.load_gold_decisions(s, month, gold, split)
+        run = flow.run_code(s, month)
         summary = None
         if has_gold:
-            summary = agr.summary(runner.run_agreement(s, month, gold, split))
+            summary = agr.summary(flow.run_agreement(s, month, gold, split))
         report = publish.write_month_report(s, month)
         results.append(
             MonthResult(

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from pipeline.core.safety.redact import Redactor
 from pipeline.joq.frames import Frame, Taxonomy
-from pipeline.safety.redact import Redactor
 
 TIDY = ["table_id", "group", "row_label", "n", "base", "pct", "ci_low", "ci_high", "flag"]
 LOW_BASE = 30  # flag "low base" under this many in the base

@@ -15,11 +15,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.errors import Problems, ReviewError
+from pipeline.core.errors import Problems, ReviewError
+from pipeline.core.safety.export import FORMULA_TRIGGERS
+from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import store
 from pipeline.joq.frames import Frame
-from pipeline.safety.export import FORMULA_TRIGGERS
-from pipeline.timeutil import generation_stamp
 
 EDIT_COLUMNS = ("final_codes", "exclude_quote", "note")
 YES = {"yes", "y", "true", "1", "x"}

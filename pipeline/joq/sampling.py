@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 
 def simple_sample(ids: Sequence[str], n: int, seed: int) -> list[str]:

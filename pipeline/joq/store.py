@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS joq_imports (

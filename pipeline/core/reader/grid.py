@@ -1,0 +1,415 @@
+"""Read an export file into a grid of strings: decoding, CSV/XLSX parsing, shape checks.
+
+Nothing here knows about questions. Every failure is an ``InputError`` naming the file, the
+1-based row (as a spreadsheet shows it) and what to do; no row is silently dropped or shifted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pipeline.core.errors import InputError
+
+BOM = b"\xef\xbb\xbf"
+XLSX_MAGIC = b"PK\x03\x04"
+_CONTENT = re.compile(rb"[^ \r\n\t]")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The file's cells as strings. ``rows[i]`` is spreadsheet row ``i + 1``.
+
+    A plain, well-formed CSV is parsed by polars instead (``fast_grid``): then ``table`` holds every
+    record as one String column per grid column and ``rows`` only the first three (the header
+    candidates). Use ``height`` and ``column`` to read cells either way.
+    """
+
+    path: Path
+    rows: list[list[str]]
+    encoding: str  # utf-8, utf-8-sig, cp1252 or xlsx
+    sheet: str | None = None
+    blank_rows: list[int] = field(default_factory=list)  # 1-based rows that were entirely empty
+    numbers: list[int] | None = None  # original 1-based row number of each kept row
+    table: pl.DataFrame | None = None  # fast path: every record (no blank rows, all full width)
+    first_row: int = 1  # spreadsheet row of ``table``'s first record (a chunk of a large file)
+    body: bytes | None = field(default=None, repr=False)  # large file: parsed chunk by chunk
+    parts: tuple[tuple[int, int, int], ...] = ()  # (byte start, byte end, first record) per chunk
+    records: int = 0  # large file: number of records
+
+    def number(self, index: int) -> int:
+        """Spreadsheet row number of ``rows[index]``."""
+        if self.table is not None:
+            return self.first_row + index
+        return self.numbers[index] if self.numbers else index + 1
+
+    @property
+    def height(self) -> int:
+        if self.parts:
+            return self.records
+        return self.table.height if self.table is not None else len(self.rows)
+
+    def chunks(self, start: int) -> Iterator[tuple[Grid, int]]:
+        """(grid, first record to use) per chunk of rows: the grid itself, or for a large file one
+        parsed chunk at a time, so only one chunk's strings are in memory at once."""
+        if not self.parts:
+            yield self, start
+            return
+        ends = [p[2] for p in self.parts[1:]] + [self.records]
+        for (lo, hi, first), end in zip(self.parts, ends, strict=True):
+            table = _parse_part(self.body[lo:hi], self.path)  # type: ignore[index]
+            if table.height != end - first:  # polars disagrees with the byte scan: csv module
+                table = _csv_part(self.body[lo:hi])  # type: ignore[index]
+            skip = min(max(start - first, 0), table.height)  # header records in this part
+            yield Grid(self.path, [], self.encoding, table=table, first_row=first + 1), skip
+
+    def column(self, j: int, start: int, fill: bool = True) -> pl.Series:
+        """Cells of 0-based grid column ``j`` from record ``start`` on, as strings; an empty cell
+        is "" (``fill``) or may be null (cheaper, for callers that treat both as blank)."""
+        if self.parts:
+            return pl.concat([g.column(j, s, fill) for g, s in self.chunks(start)])
+        if self.table is not None:
+            col = self.table.to_series(j).slice(start)
+            return col.fill_null("") if fill else col
+        return pl.Series([r[j] for r in self.rows[start:]], dtype=pl.String)
+
+    def row_numbers(self, start: int) -> pl.Series:
+        """Spreadsheet row numbers of the records from ``start`` on."""
+        if self.numbers is None:
+            return pl.int_range(
+                self.first_row + start, self.first_row + self.height, eager=True, dtype=pl.Int64
+            )
+        return pl.Series(self.numbers[start:], dtype=pl.Int64)
+
+
+def decode(raw: bytes, path: Path) -> tuple[str, str]:
+    """UTF-8 (with or without BOM), else cp1252; never a silent latin-1 fallback."""
+    if raw.startswith(BOM):
+        try:
+            return raw[len(BOM) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as err:
+            raise _undecodable(raw, path, err, "UTF-8 (it starts with a UTF-8 BOM)") from None
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as err:
+        raise _undecodable(raw, path, err, "UTF-8 or Windows-1252") from None
+
+
+def _undecodable(raw: bytes, path: Path, err: UnicodeDecodeError, tried: str) -> InputError:
+    row = raw.count(b"\n", 0, err.start) + 1
+    return InputError(
+        f"cannot decode byte 0x{raw[err.start]:02x} at offset {err.start} as {tried}",
+        file=path,
+        row=row,
+        fix="re-save the export as 'CSV UTF-8' (Excel) or download it again from the survey tool",
+    )
+
+
+def read_grid(path: Path, sheet: str | None = None) -> Grid:
+    """Read a CSV or XLSX export as strings, checking it is non-empty and rectangular."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=path, fix="check the path") from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not an export file", file=path) from None
+    # a regex stops at the first non-blank byte; bytes.strip() would copy the whole file
+    if not _CONTENT.search(raw[len(BOM) :] if raw.startswith(BOM) else raw):
+        raise InputError("the file is empty", file=path, fix="export the survey responses again")
+    if raw.startswith(XLSX_MAGIC):
+        grid = _read_xlsx(raw, path, sheet)
+    else:
+        if b"\x00" in raw[:4096]:
+            raise InputError(
+                "looks like a binary file, not CSV (it contains NUL bytes)",
+                file=path,
+                fix="export as CSV or XLSX; UTF-16 'Unicode text' exports are not supported",
+            )
+        grid = fast_grid(raw, path)
+        if grid is not None:
+            return grid  # already checked: rectangular, no blank rows, at least two columns
+        text, encoding = decode(raw, path)
+        grid = _read_csv(text, path, encoding)
+    _check_shape(grid)
+    return grid
+
+
+def _read_csv(text: str, path: Path, encoding: str) -> Grid:
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as err:
+        raise InputError(
+            f"malformed CSV: {err}",
+            file=path,
+            fix="check for an unclosed quote in an open-text answer and re-export",
+        ) from None
+    return _drop_blank(Grid(path, records, encoding))
+
+
+def fast_grid(raw: bytes, path: Path) -> Grid | None:
+    """Parse with polars when the file is plain, well-formed CSV; else None (the csv-module path,
+    which gives the exact messages for ragged, blank or malformed rows, takes over).
+
+    "Plain" is checked on the bytes first (``_plain_records``): every quote opens or closes a
+    field, every record has the header's number of fields, no record is blank, no lone CR, no NUL.
+    Then polars' records are the csv module's, cell for cell (an empty cell is "" either way).
+    """
+    if raw.startswith(BOM):
+        body, encoding = raw[len(BOM) :], "utf-8-sig"
+    else:
+        body, encoding = raw, "utf-8"
+    if not _valid_utf8(body):
+        if encoding == "utf-8-sig":
+            return None
+        try:
+            body, encoding = raw.decode("cp1252").encode("utf-8"), "cp1252"
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in body or body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    scan = _plain_records(body, min(1 << 24, CHUNK_BYTES))
+    if scan is None:
+        return None
+    n, marks = scan
+    if len(body) > CHUNK_BYTES:
+        return _chunked_grid(body, path, encoding, n, marks)
+    try:
+        table = pl.read_csv(
+            io.BytesIO(body), has_header=False, infer_schema=False, truncate_ragged_lines=False
+        )
+    except Exception:  # any polars parse failure: the csv-module path decides
+        return None
+    if table.height != n or table.width < 2:
+        return None
+    head = [["" if v is None else v for v in row] for row in table.head(3).iter_rows()]
+    return Grid(path, head, encoding, table=table)
+
+
+CHUNK_BYTES = 1 << 27  # files above 128 MB are parsed in chunks of about this size
+
+
+def _chunked_grid(
+    body: bytes, path: Path, encoding: str, n: int, marks: list[tuple[int, int]]
+) -> Grid | None:
+    """A large, already checked file: record boundaries from the byte scan cut it into parts of
+    about ``CHUNK_BYTES``; only the first few records are parsed now (the header candidates)."""
+    parts, lo, first = [], 0, 0
+    for end, count in marks:
+        if end - lo >= CHUNK_BYTES:
+            parts.append((lo, end, first))
+            lo, first = end, count
+    if lo < len(body):
+        parts.append((lo, len(body), first))
+    head_end = next((end for end, count in marks if count >= 3), len(body))
+    head_table = _parse_part(body[:head_end], path, n_rows=3)
+    if head_table.width < 2:
+        return None
+    head = [["" if v is None else v for v in row] for row in head_table.iter_rows()]
+    return Grid(path, head, encoding, body=body, parts=tuple(parts), records=n)
+
+
+def _parse_part(chunk: bytes, path: Path, n_rows: int | None = None) -> pl.DataFrame:
+    """One chunk of a checked file as String columns. The byte scan already proved every record
+    has the same number of fields and quoting is well formed, so polars and the csv module agree;
+    should polars still refuse, the csv module parses the chunk."""
+    try:
+        return pl.read_csv(
+            io.BytesIO(chunk),
+            has_header=False,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+            n_rows=n_rows,
+        )
+    except Exception:
+        return _csv_part(chunk, n_rows)
+
+
+def _csv_part(chunk: bytes, n_rows: int | None = None) -> pl.DataFrame:
+    records = list(csv.reader(io.StringIO(chunk.decode("utf-8"), newline="")))[:n_rows]
+    return pl.DataFrame(
+        {f"column_{j + 1}": [r[j] for r in records] for j in range(len(records[0]))}
+    )
+
+
+def _valid_utf8(body: bytes, chunk: int = 1 << 24) -> bool:
+    """UTF-8 check without building the (large) decoded string."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(body), chunk):
+            dec.decode(body[start : start + chunk])
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_OPEN_AFTER = np.array([ord(","), ord("\n"), ord('"')], dtype=np.uint8)
+_CLOSE_BEFORE = np.array([ord(","), ord("\r"), ord("\n"), ord('"')], dtype=np.uint8)
+
+
+def _plain_records(body: bytes, chunk: int = 1 << 24) -> tuple[int, list[tuple[int, int]]] | None:
+    """Number of records, and (byte offset after a record end, records before it) at the last
+    record end of every ``chunk`` bytes (where a large file may be cut), when every record has the first record's field count, no record is
+    blank (only commas, quotes, whitespace or non-ASCII bytes) and quoting is RFC 4180 (a quote
+    opens a field or closes one); else None.
+
+    Vectorised over the bytes in chunks: quote parity by XOR-accumulate, then commas and newlines
+    outside quotes delimit fields and records.
+    """
+    size = len(body)
+    whole = np.frombuffer(body, dtype=np.uint8)
+    parity, width, records = 0, None, 0
+    commas, significant = 0, False  # of the record in progress, carried across chunks
+    marks: list[tuple[int, int]] = []
+    for start in range(0, size, chunk):
+        a = whole[start : start + chunk]
+        q = a == ord('"')
+        par = np.bitwise_xor.accumulate(q.view(np.uint8)) ^ np.uint8(parity)
+        at = np.flatnonzero(q) + start  # quote positions in the whole body
+        opening = par[at - start] == 1
+        prev = np.where(at > 0, whole[np.maximum(at - 1, 0)], ord("\n"))
+        nxt = np.where(at + 1 < size, whole[np.minimum(at + 1, size - 1)], ord("\n"))
+        if not np.isin(prev[opening], _OPEN_AFTER).all():
+            return None
+        if not np.isin(nxt[~opening], _CLOSE_BEFORE).all():
+            return None
+        outside = par == 0
+        comma_at = np.flatnonzero((a == ord(",")) & outside)
+        ends = np.flatnonzero((a == ord("\n")) & outside)
+        sig = (a > 32) & (a < 128) & (a != ord('"')) & (a != ord(","))
+        if ends.size:
+            per_c = np.diff(np.searchsorted(comma_at, ends), prepend=0)
+            per_c[0] += commas
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            per_g = np.logical_or.reduceat(sig[: ends[-1] + 1], starts)
+            per_g[0] |= significant
+            width = int(per_c[0]) if width is None else width
+            if (per_c != width).any() or not per_g.all():
+                return None
+            records += ends.size
+            marks.append((start + int(ends[-1]) + 1, records))
+            commas = int(comma_at.size - np.searchsorted(comma_at, ends[-1]))
+            significant = bool(sig[ends[-1] + 1 :].any())
+        else:
+            commas += int(comma_at.size)
+            significant = significant or bool(sig.any())
+        parity = int(par[-1])
+    if parity:
+        return None  # an unclosed quote
+    if body and body[-1] != ord("\n"):  # a last record without a final newline
+        width = commas if width is None else width
+        if commas != width or not significant:
+            return None
+        records += 1
+    return (records, marks) if records else None
+
+
+def _read_xlsx(raw: bytes, path: Path, sheet: str | None) -> Grid:
+    """Read one sheet. A damaged workbook can fail anywhere inside openpyxl, zipfile or zlib,
+    with many exception types; all of them mean the same thing to the user."""
+    try:
+        return _read_xlsx_sheet(raw, path, sheet)
+    except InputError:
+        raise
+    except Exception as err:  # corrupt XLSX: openpyxl, zipfile, zlib and XML parser errors
+        raise InputError(
+            f"not a readable XLSX workbook ({type(err).__name__})",
+            file=path,
+            fix="open it in Excel and save a fresh copy, or export again from the survey tool",
+        ) from None
+
+
+def _read_xlsx_sheet(raw: bytes, path: Path, sheet: str | None) -> Grid:
+    from openpyxl import load_workbook  # deferred: only XLSX needs it
+
+    wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    names = wb.sheetnames
+    if sheet is not None:
+        if sheet not in names:
+            raise InputError(f"no sheet named '{sheet}'; sheets: {names}", file=path)
+        chosen = sheet
+    else:
+        non_empty = [n for n in names if (wb[n].max_row or 0) > 0 and _has_cells(wb[n])]
+        if len(non_empty) != 1:
+            raise InputError(
+                f"the workbook has {len(non_empty)} sheets with data ({', '.join(non_empty) or 'none'})",
+                file=path,
+                fix="pass --sheet NAME to say which sheet holds the responses",
+            )
+        chosen = non_empty[0]
+    rows = [[_cell_text(v) for v in row] for row in wb[chosen].iter_rows(values_only=True)]
+    wb.close()
+    width = max((len(r) for r in rows), default=0)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    return _drop_blank(Grid(path, rows, "xlsx", chosen))
+
+
+def _has_cells(ws: object) -> bool:
+    return any(any(v not in (None, "") for v in row) for row in ws.iter_rows(values_only=True))  # type: ignore[attr-defined]
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _drop_blank(grid: Grid) -> Grid:
+    """Entirely empty rows are not responses: drop them but keep every row's original number."""
+    numbers = [i for i, row in enumerate(grid.rows, start=1) if any(c.strip() for c in row)]
+    blank = sorted(set(range(1, len(grid.rows) + 1)) - set(numbers))
+    if not blank:
+        return grid
+    rows = [grid.rows[i - 1] for i in numbers]
+    return Grid(grid.path, rows, grid.encoding, grid.sheet, blank, numbers)
+
+
+def _check_shape(grid: Grid) -> None:
+    if not grid.rows:
+        raise InputError("the file has no rows", file=grid.path)
+    width = len(grid.rows[0])
+    if width == 1 and any(d in grid.rows[0][0] for d in (";", "\t", "|")):
+        delim = next(d for d in (";", "\t", "|") if d in grid.rows[0][0])
+        raise InputError(
+            f"only one column found; the header looks {'tab' if delim == chr(9) else repr(delim)}-separated",
+            file=grid.path,
+            row=1,
+            fix="export as comma-separated CSV (or open and re-save as 'CSV UTF-8')",
+        )
+    ragged = [(k, len(r)) for k, r in enumerate(grid.rows) if len(r) != width]
+    # Trailing empty cells dropped by some tools are harmless; pad those, reject real overflow.
+    bad = [(k, n) for k, n in ragged if n > width or (n < width and _significant_short(grid, k))]
+    if bad:
+        k, n = bad[0]
+        i = grid.number(k)
+        raise InputError(
+            f"{len(bad)} row(s) have a different number of cells from the header ({width}); "
+            f"row {i} has {n}",
+            file=grid.path,
+            row=i,
+            fix="an open-text answer probably contains an unquoted comma or line break; re-export "
+            "from the survey tool rather than editing the CSV by hand",
+        )
+    for k, _ in ragged:
+        grid.rows[k].extend([""] * (width - len(grid.rows[k])))
+
+
+def _significant_short(grid: Grid, index: int) -> bool:
+    """A short row is only acceptable in a file whose header ends with empty cells."""
+    header = grid.rows[0]
+    n = len(grid.rows[index])
+    return any(h.strip() for h in header[n:])

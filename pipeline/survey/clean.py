@@ -1,0 +1,262 @@
+"""Cleaning: declared rules decide each raw response's fate, and every fate goes in the ledger.
+
+Rules, in order (all declared in the questionnaire spec's ``cleaning`` section):
+1. ``duplicate_respondent_id`` - the same respondent id twice: the earliest submission is kept.
+2. ``partial_response`` - nothing answered after the declared background block.
+3. ``duplicate_identical_answers`` - identical answers to every question from the same collector:
+   the earliest is kept (checked after 2, so empty partials are reported as partials).
+4. ``recode_other_sector`` - an "Other (please specify)" sector whose text is in the reviewed
+   recode table moves to that category; unreviewed texts are listed with a suggested category.
+
+The ledger has exactly one row per raw response; the funnel reconciles raw = removed + usable and
+usable = the sum of the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline.core.errors import SpecError
+from pipeline.core.text import norm
+from pipeline.survey.questionnaire import Option, Questionnaire, load_yaml, spec_error
+
+Suggester = Callable[[Sequence[str], Sequence[Option]], list[tuple[str, float]]]
+LEDGER_COLUMNS = ["row", "respondent", "rule", "action", "before", "after"]
+SM_DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
+
+
+class RecodeEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    text: str
+    category: str
+    reviewed_by: str
+    reviewed_on: date
+    note: str | None = None
+
+
+class RecodeTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    question: str | None = None
+    entries: tuple[RecodeEntry, ...] = ()
+
+
+def load_recodes(spec: Questionnaire) -> RecodeTable:
+    """The reviewed recode table beside the spec; validated against the question's options."""
+    rule = spec.model.cleaning.other_recode
+    if rule is None:
+        return RecodeTable()
+    path = spec.directory / rule.table
+    if not path.exists():
+        return RecodeTable()
+    data, _ = load_yaml(path)
+    try:
+        table = RecodeTable.model_validate(data or {})
+    except ValidationError as err:
+        raise spec_error(path, err) from None
+    if table.question not in (None, rule.question):
+        raise SpecError(
+            f"recode table is for question '{table.question}', the spec recodes '{rule.question}'",
+            file=path,
+        )
+    codes = {o.code for o in spec.options(spec.question(rule.question))}
+    bad = [e for e in table.entries if e.category not in codes]
+    if bad:
+        raise SpecError(
+            f"recode category '{bad[0].category}' is not an option of '{rule.question}' ({sorted(codes)})",
+            file=path,
+            fix="use one of the listed option codes",
+        )
+    seen: dict[str, str] = {}
+    for e in table.entries:
+        if seen.setdefault(norm(e.text), e.category) != e.category:
+            raise SpecError(
+                f"the same text is recoded to two categories: {e.category}, {seen[norm(e.text)]}",
+                file=path,
+            )
+    return table
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    usable: pl.DataFrame
+    ledger: pl.DataFrame
+    funnel: pl.DataFrame
+    other_review: pl.DataFrame  # "Other" texts: reviewed or not, with a suggested category
+
+
+def _ordered(frame: pl.DataFrame) -> pl.DataFrame:
+    """Earliest submission first: start time when it parses, then row number."""
+    started = pl.col("_started").str.strptime(pl.Datetime, SM_DATE_FORMAT, strict=False)
+    return frame.with_columns(
+        _order=pl.struct(started.fill_null(pl.datetime(9999, 1, 1)), pl.col("_row")).rank("ordinal")
+    )
+
+
+def flag_removals(frame: pl.DataFrame, spec: Questionnaire) -> pl.DataFrame:
+    """Add ``_rule`` (removal rule or null) and ``_detail`` columns; no rows are dropped."""
+    rules = spec.model.cleaning
+    answers = [c.name for c in spec.columns]
+    beyond = [
+        c for b in spec.blocks_after(rules.partial_after_block) for c in spec.block_columns(b)
+    ]
+    f = _ordered(frame)
+    first_by_id = pl.col("_row").sort_by("_order").first().over("_respondent")
+    dup_id = (pl.col("_order") != pl.col("_order").min().over("_respondent")) & pl.lit(
+        rules.duplicates.same_respondent_id
+    )
+    partial = (
+        ~pl.any_horizontal([pl.col(c).is_not_null() for c in beyond]) if beyond else pl.lit(False)
+    )
+    f = f.with_columns(
+        _rule=pl.when(dup_id)
+        .then(pl.lit("duplicate_respondent_id"))
+        .when(partial)
+        .then(pl.lit("partial_response")),
+        _detail=pl.when(dup_id)
+        .then(pl.format("same respondent id as row {}", first_by_id))
+        .when(partial)
+        .then(pl.lit("nothing answered after the background block")),
+    )
+    if rules.duplicates.identical_answers_same_collector:
+        keys = ["_collector", *answers]
+        live = pl.col("_rule").is_null()
+        first_live = pl.col("_order").filter(live).min().over(keys)
+        first_row = pl.col("_row").filter(pl.col("_order") == first_live).first().over(keys)
+        same = live & (pl.col("_order") != first_live)
+        f = f.with_columns(
+            _rule=pl.when(same)
+            .then(pl.lit("duplicate_identical_answers"))
+            .otherwise(pl.col("_rule")),
+            _detail=pl.when(same)
+            .then(pl.format("identical answers to row {}, same collector", first_row))
+            .otherwise(pl.col("_detail")),
+        )
+    return f.drop("_order")
+
+
+def recode_other(
+    usable: pl.DataFrame, spec: Questionnaire, recodes: RecodeTable, suggest: Suggester | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply the reviewed recode table; list every "Other" text with its status and a suggestion."""
+    rule = spec.model.cleaning.other_recode
+    if rule is None:
+        return usable.with_columns(_sector_before=pl.lit(None, pl.String)), _empty_review()
+    q, text_col = rule.question, f"{rule.question}__other_text"
+    lookup = {norm(e.text): e.category for e in recodes.entries}
+    normed = pl.col(text_col).map_elements(norm, return_dtype=pl.String)
+    is_other = pl.col(q) == "other"
+    category = normed.replace_strict(lookup, default=None, return_dtype=pl.String)
+    out = usable.with_columns(_sector_before=pl.col(q), _reviewed=is_other & category.is_not_null())
+    out = out.with_columns(
+        pl.when(is_other & category.is_not_null()).then(category).otherwise(pl.col(q)).alias(q)
+    )
+    others = out.filter(pl.col("_sector_before") == "other")
+    texts = others[text_col].fill_null("").to_list()
+    options = [o for o in spec.options(spec.question(q)) if o.code != "other"]
+    suggestions = suggest(texts, options) if suggest and texts else [(None, None)] * len(texts)
+    review = others.select(
+        pl.col("_row").alias("row"),
+        pl.col("_respondent").alias("respondent"),
+        pl.col(text_col).alias("text"),
+        pl.when(pl.col("_reviewed"))
+        .then(pl.lit("reviewed"))
+        .otherwise(pl.lit("unreviewed"))
+        .alias("status"),
+        pl.col(q).alias("category"),
+    ).with_columns(
+        suggested=pl.Series([s for s, _ in suggestions], dtype=pl.String),
+        similarity=pl.Series(
+            [None if v is None else round(float(v), 3) for _, v in suggestions], dtype=pl.Float64
+        ),
+    )
+    return out.drop("_reviewed"), review
+
+
+def _empty_review() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "row": pl.Int64,
+            "respondent": pl.String,
+            "text": pl.String,
+            "status": pl.String,
+            "category": pl.String,
+            "suggested": pl.String,
+            "similarity": pl.Float64,
+        }
+    )
+
+
+def clean(
+    frame: pl.DataFrame, spec: Questionnaire, recodes: RecodeTable, suggest: Suggester | None = None
+) -> Cleaned:
+    flagged = flag_removals(frame, spec)
+    usable, review = recode_other(flagged.filter(pl.col("_rule").is_null()), spec, recodes, suggest)
+    route_of = spec.route_of_sector()
+    rq = spec.model.routing.question
+    usable = usable.with_columns(
+        _route=pl.col(rq).replace_strict(route_of, default=None, return_dtype=pl.String)
+    )
+    removed = flagged.filter(pl.col("_rule").is_not_null()).select(
+        pl.col("_row").alias("row"),
+        pl.col("_respondent").alias("respondent"),
+        pl.col("_rule").alias("rule"),
+        pl.lit("removed").alias("action"),
+        pl.lit("").alias("before"),
+        pl.col("_detail").alias("after"),
+    )
+    recoded = pl.col("_sector_before") != pl.col(rq)
+    kept = usable.select(
+        pl.col("_row").alias("row"),
+        pl.col("_respondent").alias("respondent"),
+        pl.when(recoded)
+        .then(pl.lit("recode_other_sector"))
+        .otherwise(pl.lit("usable"))
+        .alias("rule"),
+        pl.format("kept: {} route", pl.col("_route")).alias("action"),
+        pl.format("{}={}", pl.lit(rq), pl.col("_sector_before")).alias("before"),
+        pl.format("{}={}", pl.lit(rq), pl.col(rq)).alias("after"),
+    )
+    ledger = pl.concat([removed, kept]).sort("row")
+    usable = usable.drop("_rule", "_detail", "_sector_before")
+    return Cleaned(usable, ledger, funnel(ledger, usable, review, spec), review)
+
+
+def funnel(
+    ledger: pl.DataFrame, usable: pl.DataFrame, review: pl.DataFrame, spec: Questionnaire
+) -> pl.DataFrame:
+    """The published funnel as (step, count): raw, removals by reason, usable, recodes, routes."""
+
+    def n_rule(rule: str) -> int:
+        return ledger.filter(pl.col("rule") == rule).height
+
+    steps = [
+        ("raw", ledger.height),
+        (
+            "removed_duplicate",
+            n_rule("duplicate_respondent_id") + n_rule("duplicate_identical_answers"),
+        ),
+        ("removed_partial", n_rule("partial_response")),
+        ("usable", usable.height),
+        ("other_sector", review.height),
+        ("other_recoded", n_rule("recode_other_sector")),
+    ]
+    steps += [
+        (f"route_{r}", usable.filter(pl.col("_route") == r).height)
+        for r in spec.model.routing.routes
+    ]
+    return pl.DataFrame(steps, schema={"step": pl.String, "count": pl.Int64}, orient="row")
+
+
+def write_ledger_outputs(cleaned: Cleaned, out: Path) -> None:
+    """Edge I/O: ledger, funnel and the "Other" review list, formula-safe."""
+    from pipeline.core.safety.export import write_csv
+
+    write_csv(cleaned.ledger.select(LEDGER_COLUMNS), out / "ledger.csv")
+    write_csv(cleaned.funnel, out / "funnel.csv")
+    write_csv(cleaned.other_review, out / "other_review.csv")

@@ -1,0 +1,188 @@
+"""Wire the survey stages together and write one report directory atomically.
+
+ingest -> validate(mapped) -> clean -> validate(clean) -> route -> validate(loops) -> tables ->
+verify -> report. Every output lands in ``<out>/<survey>/`` only when the whole run succeeded;
+a failure leaves the previous report directory exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pipeline.core.manifest import build_manifest, is_synthetic
+from pipeline.core.safety.atomic import atomic_write_text, staged_dir
+from pipeline.survey.clean import Cleaned, clean, load_recodes, write_ledger_outputs
+from pipeline.survey.ingest import Ingested, read_export
+from pipeline.survey.questionnaire import Option, Questionnaire, load_questionnaire
+from pipeline.survey.route import SurveyData, route
+from pipeline.survey.validate import (
+    ValidationReport,
+    clean_schema,
+    loop_schema,
+    mapped_schema,
+    validate,
+)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything up to routing: what ``survey run`` and ``survey verify`` share."""
+
+    spec: Questionnaire
+    ingested: Ingested
+    cleaned: Cleaned
+    data: SurveyData
+    validation: list[ValidationReport]
+
+
+def embedding_suggester(model: str | None = None):
+    """Suggest a category for each "Other" text by cosine similarity to the option labels."""
+
+    def suggest(texts: Sequence[str], options: Sequence[Option]) -> list[tuple[str, float]]:
+        from pipeline.core.embed import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder(model)
+        vecs = embedder.encode([t or "" for t in texts] + [o.label for o in options])
+        sims = vecs[: len(texts)] @ vecs[len(texts) :].T
+        best = np.argmax(sims, axis=1)
+        return [(options[j].code, float(sims[i, j])) for i, j in enumerate(best)]
+
+    return suggest
+
+
+def prepare(
+    export: Path,
+    survey: str | Path,
+    *,
+    suggest: bool = True,
+    model: str | None = None,
+    sheet: str | None = None,
+    key: bytes | None = None,
+) -> Prepared:
+    spec = load_questionnaire(survey)
+    ingested = read_export(export, spec, key=key, sheet=sheet)
+    reports = [validate(ingested.frame, mapped_schema(spec), "mapped", spec, str(export))]
+    rule = spec.model.cleaning.other_recode
+    suggester = (
+        embedding_suggester(model) if suggest and rule and rule.suggest_with_embeddings else None
+    )
+    cleaned = clean(ingested.frame, spec, load_recodes(spec), suggester)
+    reports.append(validate(cleaned.usable, clean_schema(spec), "clean", spec, str(export)))
+    data = route(cleaned.usable, spec)
+    for loop, frame in data.loops.items():
+        reports.append(
+            validate(frame, loop_schema(spec, loop, []), f"loop {loop}", spec, str(export))
+        )
+    return Prepared(spec, ingested, cleaned, data, reports)
+
+
+def manifest_for(p: Prepared, profile: str) -> dict[str, object]:
+    ing = p.ingested
+    return build_manifest(
+        survey=p.spec.survey,
+        spec_version=p.spec.version,
+        spec_sha256=p.spec.sha256,
+        input={
+            "path": ing.path.name,
+            "sha256": ing.sha256,
+            "encoding": ing.encoding,
+            "layout": ing.layout,
+            "rows": ing.raw_rows,
+            "header_rows": ing.header_rows,
+            "blank_rows_skipped": ing.blank_rows,
+            "identifying_columns_dropped": len(ing.dropped_columns),
+            "notes": ing.notes,
+        },
+        synthetic=is_synthetic(ing.sha256, ing.path),
+        profile=profile,
+        seeds={},
+        model={"other_suggestions": "all-MiniLM-L6-v2 (bundled)"},
+    )
+
+
+def write_core(out: Path, p: Prepared, manifest: dict[str, object]) -> None:
+    """Funnel, ledger, "Other" review list, validation report and manifest."""
+    write_ledger_outputs(p.cleaned, out)
+    atomic_write_text(out / "validation.txt", "\n".join(r.text() for r in p.validation) + "\n")
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def run_survey(
+    export: Path,
+    survey: str | Path = "interactions_2025",
+    out_root: Path = Path("reports/out"),
+    *,
+    profile: str = "analysis",
+    suggest: bool = True,
+    model: str | None = None,
+    sheet: str | None = None,
+) -> Path:
+    """The whole survey pipeline; returns the report directory."""
+    p = prepare(export, survey, suggest=suggest, model=model, sheet=sheet)
+    manifest = manifest_for(p, profile)
+    final = Path(out_root) / p.spec.survey
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with staged_dir(final) as out:
+        write_core(out, p, manifest)
+        _tables_and_report(out, p, manifest, profile)
+    return final
+
+
+def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], profile: str) -> None:
+    from pipeline.survey.published import load_published
+    from pipeline.survey.report.quotes import DEFAULT_SEED, load_exclusions, select_quotes
+    from pipeline.survey.report.render import write_survey_report
+    from pipeline.survey.tables.definitions import load_tables
+    from pipeline.survey.tables.engine import compute_tables
+    from pipeline.survey.verify import check_published
+
+    tables_spec = load_tables(p.spec.survey)
+    tables = compute_tables(p.data, tables_spec)
+    check = check_published(
+        tables, load_published(p.spec.survey), tables_spec=tables_spec, funnel=p.cleaned.funnel
+    )
+    # The deny-list (the export's name columns) is passed in memory only, never written.
+    quotes = select_quotes(
+        p.data, names=p.ingested.names, exclusions=load_exclusions(p.spec), seed=DEFAULT_SEED
+    )
+    seeds = manifest.get("seeds")
+    manifest["seeds"] = {**(seeds if isinstance(seeds, dict) else {}), "quotes": DEFAULT_SEED}
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_survey_report(
+        out,
+        data=p.data,
+        tables=tables,
+        check=check,
+        funnel=p.cleaned.funnel,
+        ledger=p.cleaned.ledger,
+        manifest=manifest,
+        spec=p.spec,
+        tables_spec=tables_spec,
+        profile=profile,
+        synthetic=bool(manifest["synthetic"]),
+        quotes=[q.as_dict() for q in quotes],
+    )
+
+
+def verify_survey(
+    export: Path, survey: str | Path, out_root: Path
+) -> tuple[pl.DataFrame, dict[str, object]]:
+    """Regenerate the tables and compare them with the published figures."""
+    from pipeline.survey.published import load_published
+    from pipeline.survey.tables.definitions import load_tables
+    from pipeline.survey.tables.engine import compute_tables
+    from pipeline.survey.verify import check_published, summary
+
+    p = prepare(export, survey, suggest=False)
+    tables_spec = load_tables(p.spec.survey)
+    tables = compute_tables(p.data, tables_spec)
+    check = check_published(
+        tables, load_published(p.spec.survey), tables_spec=tables_spec, funnel=p.cleaned.funnel
+    )
+    return check, summary(check)

@@ -1,0 +1,346 @@
+"""Map an export's columns to the questionnaire spec and its cells to option codes.
+
+Identifying columns (IP, email, names, custom data) are recognised from the header alone and
+never read into a frame; name cells are collected only into an in-memory redaction deny-list.
+Every unknown, missing, duplicated or reworded column, and every value outside a question's
+options, is reported at once with the closest spec entry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.core.errors import InputError, Problems
+from pipeline.core.reader.grid import Grid
+from pipeline.core.reader.layout import Header, Layout
+from pipeline.core.text import norm
+from pipeline.survey.questionnaire import SM_RESPONSE, ColumnSpec, Questionnaire
+
+IDENTIFYING = re.compile(
+    r"^(ip ?address|ipaddress|e-?mail( address)?|recipient ?(e-?mail|first ?name|last ?name)|"
+    r"first ?name|last ?name|full ?name|name|custom ?data ?\d*|location ?(latitude|longitude)|"
+    r"emailaddress|externaldatareference|external ?(data ?)?reference|recipient(e-?mail|firstname|lastname))$"
+)
+NAME_HEADERS = re.compile(r"(first|last|full)? ?name$")
+META = ("respondent_id", "collector_id", "started", "ended")
+TRUTHY = {"1", "true", "yes", "y", "x", "checked", "selected"}
+PY_WHITESPACE = "".join(
+    c for c in map(chr, range(0x3001)) if c.isspace()
+)  # what str.strip() strips
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which grid column feeds which mapped column, and what was dropped."""
+
+    spec_columns: dict[str, int]  # mapped column -> 0-based grid column
+    meta: dict[str, int]  # respondent_id / collector_id / started / ended -> grid column
+    dropped: list[str]  # identifying headers dropped at ingest
+    name_columns: list[int]  # grid columns whose cells seed the redaction deny-list
+
+
+def _expected_keys(spec: Questionnaire, layout: Layout) -> dict[tuple[str, str], str]:
+    """Every header form a spec column may take in this layout -> mapped column name."""
+    keys: dict[tuple[str, str], str] = {}
+    by_name = {c.name: c for c in spec.columns}
+    for _, sub, name in spec.surveymonkey_headers():
+        col = by_name[name]
+        text = norm(col.instance.text)
+        if layout == "surveymonkey":
+            keys[(text, norm(sub))] = name
+        else:
+            plain_sub = "" if sub in (SM_RESPONSE, "Open-Ended Response") else sub
+            keys[(text, norm(plain_sub))] = name
+        keys[(norm(name), "")] = name  # a plain export may use the mapped names themselves
+    return keys
+
+
+def _meta_keys(spec: Questionnaire) -> dict[str, str]:
+    e = spec.model.export
+    pairs = {
+        "respondent_id": e.respondent_id,
+        "collector_id": e.collector_id,
+        "started": e.started,
+        "ended": e.ended,
+    }
+    out = {norm(v): k for k, v in pairs.items() if v}
+    out.update(
+        {
+            "respondentid": "respondent_id",
+            "responseid": "respondent_id",
+            "_respondent": "respondent_id",
+            "collectorid": "collector_id",
+            "startdate": "started",
+            "enddate": "ended",
+        }
+    )
+    return out
+
+
+def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questionnaire) -> Mapping:
+    expected = _expected_keys(spec, layout)
+    meta_keys = _meta_keys(spec)
+    identifying = {norm(h) for h in spec.model.export.identifying}
+    names = {norm(h) for h in spec.model.export.name_columns}
+    problems = Problems()
+    found: dict[str, int] = {}
+    meta: dict[str, int] = {}
+    dropped: list[str] = []
+    name_cols: list[int] = []
+    unknown: list[Header] = []
+    for h in headers:
+        k = (norm(h.question), norm(h.sub))
+        whole = norm(h.question if not h.sub else f"{h.question} - {h.sub}")
+        q_only = norm(h.question)
+        ident = norm(h.key)
+        by_key = bool(ident) and (ident in identifying | names or bool(IDENTIFYING.match(ident)))
+        by_text = not h.sub and (q_only in identifying | names or bool(IDENTIFYING.match(q_only)))
+        if (by_key or by_text) and k not in expected:
+            dropped.append(h.question)
+            if q_only in names or NAME_HEADERS.search(q_only) or NAME_HEADERS.search(ident):
+                name_cols.append(h.column - 1)
+            continue
+        meta_key = meta_keys.get(q_only) if not h.sub else None
+        meta_key = meta_key or meta_keys.get(ident)
+        if meta_key:
+            meta.setdefault(meta_key, h.column - 1)
+            continue
+        name = expected.get(k) or expected.get((whole, ""))
+        if name is None:
+            unknown.append(h)
+        elif name in found:
+            problems.add(
+                f"duplicate question column: same header as column {found[name] + 1} ('{_short(h.display)}')",
+                column=h.column,
+                fix="remove the repeated column (an export edited by hand?)",
+            )
+        else:
+            found[name] = h.column - 1
+    if not found and spec.columns:
+        raise InputError(
+            f"none of the export's {len(headers)} columns match a question of survey '{spec.survey}' "
+            f"({len(dropped)} identifying and {len(meta)} metadata columns recognised)",
+            file=grid.path,
+            fix="check you chose the right survey spec (--survey), or write a spec for this export "
+            "(see docs/questionnaire.md)",
+        )
+    _report_unknown(unknown, spec, expected, problems)
+    _report_missing(spec, found, problems)
+    problems.raise_if_any(
+        InputError, "the export's columns do not match the questionnaire spec", file=grid.path
+    )
+    return Mapping(found, meta, dropped, name_cols)
+
+
+def _short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _closest(display: str, spec: Questionnaire, expected: dict[tuple[str, str], str]) -> str:
+    """The nearest spec column to an unmatched header, described for a person."""
+    choices = {f"{q} / {s}" if s else q: name for (q, s), name in expected.items()}
+    match = difflib.get_close_matches(norm(display), list(choices), n=1, cutoff=0.0)
+    if not match:
+        return "no similar spec question"
+    col = next(c for c in spec.columns if c.name == choices[match[0]])
+    what = f"option '{col.option.label}' of " if col.option else ""
+    return f"{what}question '{col.instance.id}' (\"{_short(col.instance.text, 60)}\")"
+
+
+def _report_unknown(
+    unknown: list[Header], spec: Questionnaire, expected: dict, problems: Problems
+) -> None:
+    for h in unknown:
+        problems.add(
+            f"column '{_short(h.display)}' is not in the spec; closest: {_closest(h.display, spec, expected)}",
+            column=h.column,
+            fix="if the question was reworded or renamed, update the questionnaire spec "
+            f"({spec.path.name}); if it is new, add it there",
+        )
+
+
+def _report_missing(spec: Questionnaire, found: dict[str, int], problems: Problems) -> None:
+    missing = [c for c in spec.columns if c.name not in found]
+    by_instance: dict[str, list[ColumnSpec]] = {}
+    for c in missing:
+        by_instance.setdefault(c.instance.id, []).append(c)
+    for inst_id, cols in by_instance.items():
+        labels = ", ".join(f"'{c.option.label}'" if c.option else c.kind for c in cols[:4])
+        more = f" and {len(cols) - 4} more" if len(cols) > 4 else ""
+        problems.add(
+            f"spec question '{inst_id}' (\"{_short(cols[0].instance.text, 60)}\") has no column for {labels}{more}",
+            fix="check the export includes every question (all pages, all collectors) or correct the spec",
+        )
+
+
+def to_frame(
+    grid: Grid, header_rows: int, mapping: Mapping, spec: Questionnaire
+) -> tuple[pl.DataFrame, list[str]]:
+    """Cells -> typed, coded columns (option labels become codes; unknown values are errors),
+    and the deny-list of names typed into the export's own name columns (for redacting quotes;
+    kept in memory only). A large file is converted one chunk of rows at a time, one parse per
+    chunk, so only that chunk's strings are in memory."""
+    bad = BadValues()
+    frames, names = [], set()
+    for g, start in grid.chunks(header_rows):
+        frames.append(_chunk_frame(g, start, mapping, spec, bad))
+        names |= _names(g, start, mapping)
+    bad.raise_if_any(grid.path)
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=True)
+    return _null_unanswered_multis(frame, spec), sorted(names)
+
+
+def _chunk_frame(
+    grid: Grid, start: int, mapping: Mapping, spec: Questionnaire, bad: BadValues
+) -> pl.DataFrame:
+    cols: dict[str, pl.Series] = {"_row": grid.row_numbers(start).alias("_row")}
+    for key, j in mapping.meta.items():
+        s = grid.column(j, start).str.strip_chars(PY_WHITESPACE)
+        cols[f"_{key}"] = s.set(s == "", None).alias(f"_{key}")
+    for col in spec.columns:
+        j = mapping.spec_columns[col.name]
+        cols[col.name] = _convert(grid.column(j, start, fill=False), col, grid, start, j, bad)
+    return pl.DataFrame(cols)
+
+
+@dataclass
+class _BadColumn:
+    col: ColumnSpec
+    j: int
+    labels: list[str]
+    shown: list[tuple[int, str]] = field(default_factory=list)  # (row, value), the first few
+    total: int = 0
+
+
+class BadValues:
+    """Unknown option values over every chunk: the first few per column with their rows, and a
+    count of the rest, reported together once the whole file has been read."""
+
+    SHOWN = 5
+
+    def __init__(self) -> None:
+        self.cols: dict[str, _BadColumn] = {}
+
+    def add(
+        self,
+        col: ColumnSpec,
+        j: int,
+        labels: list[str],
+        rows: list[int],
+        values: list[str],
+        total: int,
+    ) -> None:
+        entry = self.cols.setdefault(col.name, _BadColumn(col, j, labels))
+        room = self.SHOWN - len(entry.shown)
+        entry.shown.extend(zip(rows[:room], values[:room], strict=True))
+        entry.total += total
+
+    def raise_if_any(self, path: Path) -> None:
+        problems = Problems()
+        for e in self.cols.values():
+            for row, value in e.shown:
+                closest = difflib.get_close_matches(value, e.labels, n=1, cutoff=0.0)
+                problems.add(
+                    f"'{value}' is not an option of question '{e.col.instance.id}'"
+                    + (f"; closest option: '{closest[0]}'" if closest else ""),
+                    row=row,
+                    column=e.j + 1,
+                    fix="correct the value, or add it to the spec as an option or alias",
+                )
+            if e.total > len(e.shown):
+                problems.add(
+                    f"... and {e.total - len(e.shown)} more unknown value(s) in question "
+                    f"'{e.col.instance.id}'",
+                    column=e.j + 1,
+                )
+        problems.raise_if_any(InputError, "values outside the questionnaire's options", file=path)
+
+
+def _distinct(s: pl.Series) -> tuple[list[str], dict[str, str]]:
+    """Distinct raw values that are blank once stripped, and ``norm`` of every other one: a few
+    hundred Python calls however many rows there are, and no per-cell stripping."""
+    blank, normed = [], {}
+    for v in s.unique().drop_nulls().to_list():
+        if v.strip():
+            normed[v] = norm(v)
+        else:
+            blank.append(v)
+    return blank, normed
+
+
+def _convert(
+    s: pl.Series, col: ColumnSpec, grid: Grid, header_rows: int, j: int, problems: BadValues
+) -> pl.Series:
+    """One column of raw cells (null for an empty cell) to its typed, coded column."""
+    coded_kind = col.kind == "option" or (col.kind == "value" and col.instance.options)
+    if not coded_kind:
+        s = s.str.strip_chars()
+        return s.set(s.is_null() | (s == ""), None).alias(col.name)
+    blank_values, normed = _distinct(s)
+    blank = s.is_null() | s.is_in(blank_values) if blank_values else s.is_null()
+    if col.kind == "option":
+        label = norm(col.option.label)  # type: ignore[union-attr]
+        accepted = {label, *(norm(a) for a in col.option.aliases)} | TRUTHY  # type: ignore[union-attr]
+        ok = blank | s.is_in([v for v, n in normed.items() if n in accepted])
+        _bad_values(s, ok, col, grid, header_rows, j, problems, [col.option.label])  # type: ignore[union-attr]
+        return (~blank).alias(col.name)
+    lookup = {}
+    for o in col.instance.options:
+        lookup[norm(o.label)] = o.code
+        lookup.update({norm(a): o.code for a in o.aliases})
+        lookup[norm(o.code)] = o.code
+    codes = {v: lookup[n] for v, n in normed.items() if n in lookup}
+    ok = blank | s.is_in(list(codes))
+    _bad_values(s, ok, col, grid, header_rows, j, problems, [o.label for o in col.instance.options])
+    return s.replace_strict(codes, default=None, return_dtype=pl.String).alias(col.name)
+
+
+def _bad_values(
+    s: pl.Series,
+    ok: pl.Series,
+    col: ColumnSpec,
+    grid: Grid,
+    header_rows: int,
+    j: int,
+    problems: BadValues,
+    labels: list[str],
+) -> None:
+    bad_idx = (~ok).arg_true().to_list()
+    if bad_idx:
+        shown = bad_idx[: BadValues.SHOWN]
+        problems.add(
+            col,
+            j,
+            labels,
+            [grid.number(header_rows + i) for i in shown],
+            [_short(str(s[i]).strip(), 40) for i in shown],
+            len(bad_idx),
+        )
+
+
+def _null_unanswered_multis(frame: pl.DataFrame, spec: Questionnaire) -> pl.DataFrame:
+    """A multi-choice question with no box ticked was not answered: its option columns become null."""
+    exprs = []
+    for inst in spec.instances:
+        if inst.question.type != "multi":
+            continue
+        opts = list(spec.option_columns(inst.id).values())
+        other = f"{inst.id}__other_text"
+        answered = pl.any_horizontal(opts)
+        if other in frame.columns:
+            answered = answered | pl.col(other).is_not_null()
+        exprs += [pl.when(answered).then(pl.col(c)).otherwise(None).alias(c) for c in opts]
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _names(grid: Grid, start: int, mapping: Mapping) -> set[str]:
+    found: set[str] = set()
+    for j in mapping.name_columns:
+        cells = grid.column(j, start).str.strip_chars(PY_WHITESPACE).unique().to_list()
+        found.update(c for c in cells if c)
+    return found
