@@ -303,3 +303,85 @@ def reference(
         f"trends {trends_path}; embeddings computed {counts['computed']}, "
         f"reused {counts['reused']}; {time.perf_counter() - t0:.1f}s"
     )
+
+
+@app.command("export")
+@handle_errors
+def export(
+    month: Month,
+    qdpx: Annotated[
+        Path | None, typer.Option("--qdpx", help="Write a REFI-QDA project (.qdpx).")
+    ] = None,
+    qdc: Annotated[
+        Path | None, typer.Option("--qdc", help="Write the frame as a REFI-QDA codebook (.qdc).")
+    ] = None,
+    names: Annotated[
+        Path | None,
+        typer.Option("--names", help="File of names to redact from answers, one per line."),
+    ] = None,
+    db: Db = DEFAULT_DB,
+    out: Out = DEFAULT_OUT,
+    frames: Frames = None,
+) -> None:
+    """Export the month for NVivo, MAXQDA, ATLAS.ti or QualCoder (REFI-QDA .qdpx / .qdc).
+
+    Example: joinedup joq export 2025-01 --qdpx 2025-01.qdpx --qdc 2025-01.qdc
+    """
+    from pipeline.joq.exchange import export_month
+
+    deny = [n for n in names.read_text(encoding="utf-8").splitlines() if n.strip()] if names else []
+    s = _session(db, out, frames, dry_run=True)
+    typer.echo(export_month(s, month, qdpx, qdc, deny).summary())
+
+
+@app.command("import-qdpx")
+@handle_errors
+def import_qdpx(
+    month: Month,
+    file: Annotated[Path, typer.Argument(help="A .qdpx project coded in another QDA program.")],
+    coder: Annotated[
+        str | None,
+        typer.Option("--coder", help="Who coded, for codings that name no user in the file."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let the file win over decisions made since export.")
+    ] = False,
+    ignore_unknown: Annotated[
+        bool,
+        typer.Option("--ignore-unknown", help="Store the rest when the file uses unknown codes."),
+    ] = False,
+    db: Db = DEFAULT_DB,
+    out: Out = DEFAULT_OUT,
+    frames: Frames = None,
+) -> None:
+    """Bring coding done in another QDA program back as human decisions (one per person).
+
+    Example: joinedup joq import-qdpx 2025-01 coded-in-nvivo.qdpx
+    """
+    from pipeline.joq.exchange import import_qdpx as run
+
+    s = _session(db, out, frames, dry_run=True)
+    typer.echo(run(s, month, file, coder, force, ignore_unknown).summary())
+    typer.echo(f"re-run `joinedup joq code {month}` to retrain on the new decisions")
+
+
+@app.command("frame-from-qdc")
+@handle_errors
+def frame_from_qdc(
+    file: Annotated[Path, typer.Argument(help="A .qdc codebook (or .qdpx project).")],
+    month: Annotated[str, typer.Option("--month", help="Month of the new frame, YYYY-MM.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing frame.")] = False,
+    db: Db = DEFAULT_DB,
+    frames: Frames = None,
+) -> None:
+    """Seed a month's draft coding frame from another program's codebook.
+
+    Example: joinedup joq frame-from-qdc team-codebook.qdc --month 2025-02
+    """
+    from pipeline.joq.exchange import frame_from_qdc as run
+
+    s = _session(db, frames=frames, dry_run=True)
+    path, notes = run(s, file, month, force)
+    for n in notes:
+        typer.echo(f"note: {n}")
+    typer.echo(f"wrote draft frame {path}; review it, then set status: reviewed")

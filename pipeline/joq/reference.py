@@ -3,7 +3,8 @@
 Why: it is the project's smoke test and its measurement. For each month under
 ``data/reference/joq/`` it imports the export, loads the gold codes of the ``sample`` and
 ``exemplar`` split as human decisions (coder ``reference-gold``; never the ``eval`` split), codes,
-measures agreement on the eval split, writes the report, then the trends page.
+measures agreement on the eval split, writes the report and the REFI-QDA project and codebook
+(``<month>.qdpx``, ``<month>.qdc``), then the trends page.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pipeline.core.embed import Embedder
 from pipeline.core.errors import InputError
 from pipeline.core.paths import REFERENCE_DATA
 from pipeline.joq import agreement as agr
-from pipeline.joq import flow, publish
+from pipeline.joq import exchange, flow, publish
 
 MONTH_FILE = re.compile(r"^(\d{4}-\d{2})_export\.(csv|xlsx)$")
 
@@ -66,6 +67,10 @@ def run_reference(
         if has_gold:
             summary = agr.summary(flow.run_agreement(s, month, gold, split))
         report = publish.write_month_report(s, month)
+        # REFI-QDA copies for NVivo, MAXQDA, ATLAS.ti and QualCoder, beside the report
+        exchange.export_month(
+            s, month, report.parent / f"{month}.qdpx", report.parent / f"{month}.qdc"
+        )
         results.append(
             MonthResult(
                 month, imp.summary(), run.n_training, summary, report, time.perf_counter() - t0
