@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,11 @@ def test_cli_export_and_import(month):
     r = CliRunner().invoke(app, ["joq", "import-qdpx", MONTH, str(tmp / "c.qdpx"), *common])
     assert r.exit_code == 0, r.output
     assert "0 decision(s) stored" in r.output
+
+
+def test_synthetic_months_say_so_in_the_project(month):
+    s, _ = month
+    inp = exchange._export_input(s, MONTH, exchange.Redactor([]))
+    project, _ = refiqda.project_xml(replace(inp, synthetic=True))
+    assert b"SYNTHETIC reference data" in project
+    assert b"SYNTHETIC" not in refiqda.project_xml(inp)[0]

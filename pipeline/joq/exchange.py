@@ -67,6 +67,7 @@ def _export_input(s, month: str, redactor: Redactor) -> refiqda.ExportInput:
         notes=notes,
         stamp=generation_stamp(),
         state={"month": month, "decision_seq": int(seq), "frame_version": frame.version},
+        synthetic=bool((store.current_import(s.con, month) or {}).get("synthetic")),
     )
 
 
