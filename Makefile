@@ -34,8 +34,9 @@ report: $(STAMP) ## Run the whole pipeline on the reference data (or EXPORT=path
 	@if $(VENV)/bin/joinedup joq --help >/dev/null 2>&1 && [ -d data/reference/joq ]; then \
 		$(VENV)/bin/joinedup joq reference --out $(OUT); fi
 
-test: $(STAMP) ## Lint, run the test suite, and verify the published figures
+test: $(STAMP) ## Lint (ruff check + format check), run the test suite, and verify the published figures
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 	$(VENV)/bin/joinedup survey verify $(EXPORT) --survey $(SURVEY) --out $(OUT)
 
@@ -44,6 +45,7 @@ verify: $(STAMP) ## Regenerate tables from the reference export and compare with
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 reference-data: $(STAMP) ## Regenerate the synthetic reference data (survey + JOQ months) byte-identically
 	$(PY) -m tools.reference.survey_generator --seed $(SEED) --out data/reference

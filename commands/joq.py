@@ -3,15 +3,23 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from commands.common import handle_errors
 from pipeline.core.errors import InputError
 from pipeline.core.paths import DEFAULT_DB, DEFAULT_OUT
+
+if TYPE_CHECKING:
+    from pipeline.joq.flow import Session
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -21,51 +29,121 @@ app = typer.Typer(
 )
 
 Month = Annotated[str, typer.Argument(help="Month as YYYY-MM, e.g. 2025-01.")]
-Db = Annotated[Path, typer.Option("--db", help="DuckDB database holding every month.")]
-Out = Annotated[Path, typer.Option("--out", help="Output folder (reports/out by default).")]
-Frames = Annotated[
-    Path | None,
-    typer.Option("--frames", help="Folder of <month>.yaml frames (coding_frames/joq by default)."),
-]
-DryRun = Annotated[
-    bool,
-    typer.Option(
-        "--dry-run",
-        help="Use the hashing embedder (no model): "
-        "fast, for trying the workflow, not for real coding.",
+
+
+class Device(StrEnum):
+    """Where the embedding model runs (typer validates the choice)."""
+
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+@dataclass(frozen=True)
+class JoqOptions:
+    """The options every JOQ command shares, declared once (``SHARED``) and handed to the command
+    as one value; ``session()`` opens the store without building an embedder."""
+
+    db: Path = DEFAULT_DB
+    frames: Path | None = None
+    out: Path = DEFAULT_OUT
+    dry_run: bool = False
+    device: Device = Device.cpu
+
+    def session(self) -> Session:
+        from pipeline.joq.flow import open_session
+
+        return open_session(
+            self.db, self.out, self.frames, dry_run=self.dry_run, device=self.device.value
+        )
+
+
+def _option(name: str, annotation: object, default: object) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+SHARED = {
+    "db": _option(
+        "db",
+        Annotated[Path, typer.Option("--db", help="DuckDB database holding every month.")],
+        DEFAULT_DB,
     ),
-]
-
-Device = Annotated[
-    str,
-    typer.Option(
-        "--device",
-        help="Where the embedding model runs: cpu, cuda or auto (cuda when available).",
+    "out": _option(
+        "out",
+        Annotated[Path, typer.Option("--out", help="Output folder (reports/out by default).")],
+        DEFAULT_OUT,
     ),
-]
+    "frames": _option(
+        "frames",
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--frames", help="Folder of <month>.yaml frames (coding_frames/joq by default)."
+            ),
+        ],
+        None,
+    ),
+    "dry_run": _option(
+        "dry_run",
+        Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="Use the hashing embedder (no model): "
+                "fast, for trying the workflow, not for real coding.",
+            ),
+        ],
+        False,
+    ),
+    "device": _option(
+        "device",
+        Annotated[
+            Device,
+            typer.Option(
+                "--device", help="Where the embedding model runs (auto: cuda when available)."
+            ),
+        ],
+        Device.cpu,
+    ),
+}
+STORE = ("db", "frames")
+OUTPUTS = ("out",)
+EMBEDS = ("dry_run", "device")
 
 
-def _session(
-    db: Path,
-    out: Path = DEFAULT_OUT,
-    frames: Path | None = None,
-    dry_run: bool = False,
-    device: str = "cpu",
-):
-    from pipeline.joq.flow import open_session
+def joq_command(
+    name: str | None = None, *, outputs: bool = True, embeds: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn(..., opts: JoqOptions)`` as a JOQ command whose command line also takes the
+    shared options (after the subcommand, as users type them: ``joq code 2025-01 --db X``):
+    --db and --frames always, --out when it writes outputs, --dry-run and --device when it embeds.
+    """
+    shared = STORE + (OUTPUTS if outputs else ()) + (EMBEDS if embeds else ())
 
-    if device not in ("cpu", "cuda", "auto"):
-        raise InputError(f"unknown device '{device}'", fix="use --device cpu, cuda or auto")
-    return open_session(db, out, frames, dry_run=dry_run, device=device)  # type: ignore[arg-type]
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        sig = inspect.signature(fn, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.name != "opts"]
+
+        @functools.wraps(fn)
+        def command(**kwargs: object) -> None:
+            opts = JoqOptions(**{k: kwargs.pop(k) for k in shared})  # type: ignore[arg-type]
+            fn(**kwargs, opts=opts)
+
+        command.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *(SHARED[k] for k in shared)]
+        )
+        app.command(name)(handle_errors(command))
+        return fn
+
+    return register
 
 
-@app.command("import")
-@handle_errors
+@joq_command("import", outputs=False)
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV or XLSX export of the month's answers.")],
     month: Annotated[str, typer.Option("--month", help="Month as YYYY-MM.")],
-    db: Db = DEFAULT_DB,
-    frames: Frames = None,
     replace: Annotated[
         bool,
         typer.Option(
@@ -73,6 +151,8 @@ def import_(
             help="Replace a month imported from a different file (human decisions are kept).",
         ),
     ] = False,
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Import a month's export; the same file again changes nothing.
 
@@ -80,13 +160,11 @@ def import_(
     """
     from pipeline.joq.flow import run_import
 
-    s = _session(db, frames=frames, dry_run=True)
-    res = run_import(s, file, month, replace)
+    res = run_import(opts.session(), file, month, replace)
     typer.echo(res.summary())
 
 
-@app.command()
-@handle_errors
+@joq_command(embeds=True)
 def discover(
     month: Month,
     sample: Annotated[int, typer.Option("--sample", help="Answers in the discovery sample.")] = 24,
@@ -95,11 +173,8 @@ def discover(
         str | None,
         typer.Option("--stratify", help="'sector' for a proportional stratified sample."),
     ] = None,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
-    dry_run: DryRun = False,
-    device: Device = "cpu",
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Draw a sample, group it and write a draft frame and saturation curve to edit.
 
@@ -107,7 +182,7 @@ def discover(
     """
     from pipeline.joq.flow import run_discover
 
-    s = _session(db, out, frames, dry_run, device)
+    s = opts.session()
     d = run_discover(s, month, sample, seed, stratify)
     typer.echo(f"sample of {d.sample.height} (seed {seed}); {d.groups.height} groups")
     typer.echo(d.saturation.write_csv())
@@ -127,19 +202,15 @@ def _parse_thresholds(pairs: list[str]) -> dict[str, float]:
     return out
 
 
-@app.command()
-@handle_errors
+@joq_command(embeds=True)
 def code(
     month: Month,
     threshold: Annotated[
         list[str] | None,
         typer.Option("--threshold", help="Override one threshold, name=value (repeatable)."),
     ] = None,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
-    dry_run: DryRun = False,
-    device: Device = "cpu",
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Apply the month's frame to every usable answer; human decisions win.
 
@@ -147,7 +218,7 @@ def code(
     """
     from pipeline.joq.flow import run_code
 
-    s = _session(db, out, frames, dry_run, device)
+    s = opts.session()
     run = run_code(s, month, _parse_thresholds(threshold or []))
     n_other = run.machine.filter(run.machine["code_id"] == "other").height
     typer.echo(
@@ -157,8 +228,7 @@ def code(
     )
 
 
-@app.command()
-@handle_errors
+@joq_command()
 def review(
     month: Month,
     apply: Annotated[
@@ -167,9 +237,8 @@ def review(
     coder: Annotated[
         str | None, typer.Option("--coder", help="Who reviewed (with --apply).")
     ] = None,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Write review.xlsx (least certain first), or apply an edited one with --apply.
 
@@ -177,7 +246,7 @@ def review(
     """
     from pipeline.joq.flow import run_review_apply, run_review_write
 
-    s = _session(db, out, frames, dry_run=True)
+    s = opts.session()
     if apply is None:
         typer.echo(f"wrote {run_review_write(s, month)}")
         return
@@ -187,8 +256,7 @@ def review(
     typer.echo(f"stored {n} decisions by {coder}; re-run `joinedup joq code {month}` to retrain")
 
 
-@app.command()
-@handle_errors
+@joq_command()
 def agreement(
     month: Month,
     gold: Annotated[Path, typer.Option("--gold", help="CSV response_id,code_id (long).")],
@@ -198,9 +266,8 @@ def agreement(
     ] = None,
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 20250131,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Machine codes against a human-coded set (eval answers only), with bootstrap CIs.
 
@@ -211,7 +278,7 @@ def agreement(
     from pipeline.joq.flow import run_agreement
     from pipeline.joq.reference import agreement_line
 
-    s = _session(db, out, frames, dry_run=True)
+    s = opts.session()
     table = run_agreement(s, month, gold, split, resamples, seed)
     typer.echo(
         table.select("code", "n_gold", "n_machine", "precision", "recall", "f1", "kappa").write_csv(
@@ -221,19 +288,15 @@ def agreement(
     typer.echo(agreement_line(month, summary(table)))
 
 
-@app.command()
-@handle_errors
+@joq_command(embeds=True)
 def report(
     month: Month,
     names: Annotated[
         Path | None,
         typer.Option("--names", help="File of names to redact from quotes, one per line."),
     ] = None,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
-    dry_run: DryRun = False,
-    device: Device = "cpu",
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Write the month report (HTML, Markdown, tidy tables).
 
@@ -242,30 +305,27 @@ def report(
     from pipeline.joq.publish import write_month_report
 
     deny = names.read_text(encoding="utf-8").splitlines() if names else []
-    s = _session(db, out, frames, dry_run, device)
+    s = opts.session()
     typer.echo(f"wrote {write_month_report(s, month, [n for n in deny if n.strip()])}")
 
 
-@app.command()
-@handle_errors
-def trends(db: Db = DEFAULT_DB, out: Out = DEFAULT_OUT, frames: Frames = None) -> None:
+@joq_command()
+def trends(*, opts: JoqOptions) -> None:
     """Chart taxonomy themes across every coded month in the database.
 
     Example: joinedup joq trends --db data/joinedup.duckdb
     """
     from pipeline.joq.publish import write_trends
 
-    typer.echo(f"wrote {write_trends(_session(db, out, frames, dry_run=True))}")
+    typer.echo(f"wrote {write_trends(opts.session())}")
 
 
-@app.command()
-@handle_errors
+@joq_command(embeds=True)
 def tune(
     month: Month,
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 6,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Cross-validate thresholds on the month's human-coded answers only; prints the best.
 
@@ -273,14 +333,16 @@ def tune(
     """
     from pipeline.joq.flow import cross_validate_month
 
-    table = cross_validate_month(_session(db, out, frames), month, folds)
+    table = cross_validate_month(opts.session(), month, folds)
     typer.echo(table.head(10).write_csv(float_precision=4))
 
 
 @app.command()
 @handle_errors
 def reference(
-    out: Out = DEFAULT_OUT,
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder (reports/out by default).")
+    ] = DEFAULT_OUT,
     db: Annotated[
         Path | None,
         typer.Option("--db", help="Database for the run (default OUT/joq_reference.duckdb)."),
@@ -305,8 +367,7 @@ def reference(
     )
 
 
-@app.command("export")
-@handle_errors
+@joq_command("export")
 def export(
     month: Month,
     qdpx: Annotated[
@@ -319,9 +380,8 @@ def export(
         Path | None,
         typer.Option("--names", help="File of names to redact from answers, one per line."),
     ] = None,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Export the month for NVivo, MAXQDA, ATLAS.ti or QualCoder (REFI-QDA .qdpx / .qdc).
 
@@ -330,12 +390,11 @@ def export(
     from pipeline.joq.exchange import export_month
 
     deny = [n for n in names.read_text(encoding="utf-8").splitlines() if n.strip()] if names else []
-    s = _session(db, out, frames, dry_run=True)
+    s = opts.session()
     typer.echo(export_month(s, month, qdpx, qdc, deny).summary())
 
 
-@app.command("import-qdpx")
-@handle_errors
+@joq_command("import-qdpx")
 def import_qdpx(
     month: Month,
     file: Annotated[Path, typer.Argument(help="A .qdpx project coded in another QDA program.")],
@@ -350,9 +409,8 @@ def import_qdpx(
         bool,
         typer.Option("--ignore-unknown", help="Store the rest when the file uses unknown codes."),
     ] = False,
-    db: Db = DEFAULT_DB,
-    out: Out = DEFAULT_OUT,
-    frames: Frames = None,
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Bring coding done in another QDA program back as human decisions (one per person).
 
@@ -360,19 +418,18 @@ def import_qdpx(
     """
     from pipeline.joq.exchange import import_qdpx as run
 
-    s = _session(db, out, frames, dry_run=True)
+    s = opts.session()
     typer.echo(run(s, month, file, coder, force, ignore_unknown).summary())
     typer.echo(f"re-run `joinedup joq code {month}` to retrain on the new decisions")
 
 
-@app.command("frame-from-qdc")
-@handle_errors
+@joq_command("frame-from-qdc", outputs=False)
 def frame_from_qdc(
     file: Annotated[Path, typer.Argument(help="A .qdc codebook (or .qdpx project).")],
     month: Annotated[str, typer.Option("--month", help="Month of the new frame, YYYY-MM.")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing frame.")] = False,
-    db: Db = DEFAULT_DB,
-    frames: Frames = None,
+    *,
+    opts: JoqOptions,
 ) -> None:
     """Seed a month's draft coding frame from another program's codebook.
 
@@ -380,7 +437,7 @@ def frame_from_qdc(
     """
     from pipeline.joq.exchange import frame_from_qdc as run
 
-    s = _session(db, frames=frames, dry_run=True)
+    s = opts.session()
     path, notes = run(s, file, month, force)
     for n in notes:
         typer.echo(f"note: {n}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,8 +25,17 @@ Out = Annotated[
     Path, typer.Option("--out", "-o", help="output root; the report goes in OUT/<survey>/")
 ]
 Sheet = Annotated[str | None, typer.Option("--sheet", help="XLSX sheet holding the responses")]
-Profile = Annotated[
-    str,
+
+
+class Profile(StrEnum):
+    """Disclosure profile of the outputs (typer validates the choice)."""
+
+    analysis = "analysis"
+    publication = "publication"
+
+
+ProfileOption = Annotated[
+    Profile,
     typer.Option(
         "--profile", help="analysis (everything shown) or publication (disclosure control)"
     ),
@@ -39,7 +49,7 @@ def run(
     export: Export,
     survey: Survey = "interactions_2025",
     out: Out = Path("reports/out"),
-    profile: Profile = "analysis",
+    profile: ProfileOption = Profile.analysis,
     sheet: Sheet = None,
     suggest: Annotated[
         bool, typer.Option(help="suggest categories for unreviewed 'Other' answers")
@@ -51,9 +61,7 @@ def run(
     """
     from pipeline.survey.flow import run_survey
 
-    if profile not in ("analysis", "publication"):
-        raise typer.BadParameter("--profile must be 'analysis' or 'publication'")
-    final = run_survey(export, survey, out, profile=profile, suggest=suggest, sheet=sheet)
+    final = run_survey(export, survey, out, profile=profile.value, suggest=suggest, sheet=sheet)
     typer.echo(f"Report written to {final}/report.html")
 
 

@@ -36,6 +36,23 @@ def test_alpha_matches_krippendorff_package():
     assert agr.measures(g, m)["alpha"] == pytest.approx(expected)
 
 
+def test_per_code_measures_match_sklearn_metrics_also_for_weighted_resamples():
+    from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
+
+    rng = np.random.default_rng(3)
+    g = rng.integers(0, 2, (60, 4))
+    m = np.where(rng.random((60, 4)) < 0.8, g, 1 - g)
+    w = agr.bootstrap_weights(60, 3, 11)
+    ours = agr.measures(g, m, w)
+    for b in range(3):
+        p, r, f, _ = precision_recall_fscore_support(g, m, average=None, sample_weight=w[b])
+        assert ours["precision"][b] == pytest.approx(p)
+        assert ours["recall"][b] == pytest.approx(r)
+        assert ours["f1"][b] == pytest.approx(f)
+        kappa = [cohen_kappa_score(g[:, j], m[:, j], sample_weight=w[b]) for j in range(4)]
+        assert ours["kappa"][b] == pytest.approx(kappa)
+
+
 def test_table_is_tidy_seeded_and_has_overall_row():
     gold = pl.DataFrame({"response_id": ["a", "b", "c", "d"], "code_id": ["x", "y", "x", "y"]})
     mach = pl.DataFrame({"response_id": ["a", "b", "c", "d"], "code_id": ["x", "y", "y", "y"]})

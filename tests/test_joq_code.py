@@ -2,34 +2,33 @@
 
 import numpy as np
 
-from pipeline.joq import code as coder
-from pipeline.joq import tune
+from pipeline.joq import decide, scorers, tune
 from pipeline.joq.frames import OTHER, Thresholds
 
 
 def test_sentences_split_only_multi_sentence_answers():
-    assert coder.sentences("Fund youth work properly") == []
-    assert coder.sentences("More funding please. And talk to schools!") == [
+    assert scorers.sentences("Fund youth work properly") == []
+    assert scorers.sentences("More funding please. And talk to schools!") == [
         "More funding please.",
         "And talk to schools!",
     ]
-    assert coder.sentences("Money. Talk to schools more often") == []  # short part dropped
+    assert scorers.sentences("Money. Talk to schools more often") == []  # short part dropped
 
 
 def test_segment_table_and_max_over_segments():
-    owner, segs = coder.segment_table(["one two three. four five six", "just one here"])
+    owner, segs = scorers.segment_table(["one two three. four five six", "just one here"])
     assert owner.tolist() == [0, 0] and len(segs) == 2
     whole = np.array([[0.2, np.nan], [0.5, 0.1]])
     seg = np.array([[0.9, 0.3], [0.1, 0.2]])
-    out = coder.max_over_segments(whole, seg, owner, 0.5)
+    out = scorers.max_over_segments(whole, seg, owner, 0.5)
     assert np.allclose(out[0], [0.45, 0.15]) and np.allclose(out[1], [0.5, 0.1])
-    assert np.array_equal(coder.max_over_segments(whole, seg, owner, 0.0), whole, equal_nan=True)
+    assert np.array_equal(scorers.max_over_segments(whole, seg, owner, 0.0), whole, equal_nan=True)
 
 
 def test_features_append_scaled_similarities_only_when_asked():
     emb, sim = np.ones((2, 3)), np.full((2, 2), 0.5)
-    assert coder.features(emb, sim, Thresholds()).shape == (2, 3)
-    x = coder.features(emb, sim, Thresholds(proto_weight=2.0))
+    assert scorers.features(emb, sim, Thresholds()).shape == (2, 3)
+    x = scorers.features(emb, sim, Thresholds(proto_weight=2.0))
     assert x.shape == (2, 5) and np.allclose(x[:, 3:], 1.0)
 
 
@@ -42,7 +41,7 @@ def _inputs(n=24, seed=0):
     ids = [f"R{i:02d}" for i in range(n)]
     codes = ["a", "b"]
     training = {ids[i]: frozenset({codes[lab[i]]}) for i in range(n)}
-    return coder.CodeInputs(
+    return scorers.CodeInputs(
         ids,
         ["x"] * n,
         emb,
@@ -67,8 +66,8 @@ def test_pooled_cross_validation_scores_every_grid_point_and_is_deterministic():
 
 
 def test_decide_emits_other_when_nothing_clears_fallback():
-    s = coder.Scores(
+    s = scorers.Scores(
         *(np.zeros((1, 2)),) * 2, np.zeros((1, 2)), np.full((1, 2), np.nan), np.array([[0.2, 0.1]])
     )
-    out = coder.decide(s, ["a", "b"], ["R1"], Thresholds(fallback=0.3))
+    out = decide.decide(s, ["a", "b"], ["R1"], Thresholds(fallback=0.3))
     assert out["code_id"].to_list() == [OTHER]

@@ -3,9 +3,11 @@ one stage, write its outputs atomically. Stage modules stay pure; all file I/O i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -25,22 +27,55 @@ from pipeline.core.safety.atomic import atomic_write_text
 from pipeline.core.safety.export import write_csv, write_xlsx
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import agreement as agr
-from pipeline.joq import code as coder
+from pipeline.joq import decide, importer, review, sampling, scorers, store
 from pipeline.joq import discover as disc
-from pipeline.joq import importer, review, sampling, store
 from pipeline.joq.frames import OTHER, Frame, Taxonomy, Thresholds, load_frame, load_taxonomy
 
+EmbedderFactory = Callable[[], Embedder]
 
-@dataclass
+
 class Session:
-    """One open store plus the embedder and its cache; ``frames_dir`` holds <month>.yaml."""
+    """One open store, the frames and the output folder; ``frames_dir`` holds <month>.yaml.
 
-    con: duckdb.DuckDBPyConnection
-    embedder: Embedder
-    out: Path = DEFAULT_OUT
-    frames_dir: Path = CODING_FRAMES / "joq"
-    taxonomy_path: Path | None = None
-    _cache: EmbeddingCache | None = field(default=None, repr=False)
+    The embedder is a capability made on first use: ``embedder`` may be an embedder or a
+    zero-argument factory, and the factory runs only when a stage embeds (or asks for the model
+    id). Commands that never embed (import, review, agreement, trends) so never load a model.
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        embedder: Embedder | EmbedderFactory,
+        out: Path = DEFAULT_OUT,
+        frames_dir: Path = CODING_FRAMES / "joq",
+        taxonomy_path: Path | None = None,
+    ) -> None:
+        self.con = con
+        self.out = Path(out)
+        self.frames_dir = Path(frames_dir)
+        self.taxonomy_path = taxonomy_path
+        self._embedder: Embedder | None = None
+        self._factory: EmbedderFactory | None = None
+        self.embedder = embedder  # type: ignore[assignment]
+        self._cache: EmbeddingCache | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            assert self._factory is not None
+            self._embedder = self._factory()
+        return self._embedder
+
+    @embedder.setter
+    def embedder(self, value: Embedder | EmbedderFactory) -> None:
+        if isinstance(value, Embedder):
+            self._embedder, self._factory = value, None
+        else:
+            self._embedder, self._factory = None, value
+
+    @property
+    def embedder_built(self) -> bool:
+        return self._embedder is not None
 
     @property
     def cache(self) -> EmbeddingCache:
@@ -69,8 +104,13 @@ def open_session(
     dry_run: bool = False,
     device: Literal["cpu", "cuda", "auto"] = "cpu",
 ) -> Session:
-    emb = embedder or (HashingEmbedder() if dry_run else SentenceTransformerEmbedder(device=device))
-    return Session(store.connect(db), emb, out, frames_dir or CODING_FRAMES / "joq")
+    """Open the store; the embedder (hashing with ``dry_run``, else the model) is made lazily."""
+    factory: EmbedderFactory = (
+        HashingEmbedder
+        if dry_run
+        else functools.partial(SentenceTransformerEmbedder, device=device)
+    )
+    return Session(store.connect(db), embedder or factory, out, frames_dir or CODING_FRAMES / "joq")
 
 
 def _require_month(s: Session, month: str) -> pl.DataFrame:
@@ -179,9 +219,9 @@ def run_code(s: Session, month: str, overrides: dict | None = None) -> CodeRun:
     before = (s.cache.computed, s.cache.reused)
     emb = s.embed(texts)
     training = training_codes(s, month)
-    inp = coder.code_inputs(frame, ids, texts, emb, s.embed, training)
-    scores = coder.score(inp, th, seed)
-    machine = coder.decide(scores, inp.codes, ids, th)
+    inp = scorers.code_inputs(frame, ids, texts, emb, s.embed, training)
+    scores = scorers.score(inp, th, seed)
+    machine = decide.decide(scores, inp.codes, ids, th)
     themes = {c.id: c.theme for c in frame.codes}
     key = json.dumps(
         [
@@ -207,8 +247,8 @@ def run_code(s: Session, month: str, overrides: dict | None = None) -> CodeRun:
     ]
     pos = {r: k for k, r in enumerate(ids)}
     rows = [pos[i] for i in left]
-    other = coder.other_proposals(
-        left, [texts[k] for k in rows], emb[rows], coder.code_centroids(inp), inp.codes, seed
+    other = decide.other_proposals(
+        left, [texts[k] for k in rows], emb[rows], decide.code_centroids(inp), inp.codes, seed
     )
     s.con.execute("BEGIN")
     s.con.execute("DELETE FROM joq_machine_codes WHERE month = ?", [month])
@@ -372,31 +412,13 @@ def run_agreement(
             f"month {month} has not been coded", fix=f"run `joinedup joq code {month}` first"
         )
     table = agr.agreement_table(g, machine, ids, frame.code_ids(), resamples, seed)
-    s.con.execute(
-        "CREATE TABLE IF NOT EXISTS joq_agreement (month VARCHAR, gold_file VARCHAR, "
-        "table_json VARCHAR, computed_at VARCHAR)"
-    )
-    s.con.execute("DELETE FROM joq_agreement WHERE month = ?", [month])
-    s.con.execute(
-        "INSERT INTO joq_agreement VALUES (?, ?, ?, ?)",
-        [month, Path(gold).name, table.write_json(), generation_stamp()],
-    )
+    store.save_agreement(s.con, month, Path(gold).name, table, generation_stamp())
     write_csv(table, s.month_dir(month) / "agreement.csv")
     return table
 
 
 def stored_agreement(s: Session, month: str) -> pl.DataFrame | None:
-    s.con.execute(
-        "CREATE TABLE IF NOT EXISTS joq_agreement (month VARCHAR, gold_file VARCHAR, "
-        "table_json VARCHAR, computed_at VARCHAR)"
-    )
-    rows = s.con.execute("SELECT table_json FROM joq_agreement WHERE month = ?", [month]).fetchall()
-    if not rows:
-        return None
-    row = rows[0]
-    import io
-
-    return pl.read_json(io.StringIO(row[0]))
+    return store.agreement(s.con, month)
 
 
 def cross_validate_month(s: Session, month: str, folds: int = 5) -> pl.DataFrame:
@@ -412,7 +434,7 @@ def cross_validate_month(s: Session, month: str, folds: int = 5) -> pl.DataFrame
             fix="review at least 10 answers before tuning",
         )
     ids, texts = usable["response_id"].to_list(), usable["text"].to_list()
-    inp = coder.code_inputs(frame, ids, texts, s.embed(texts), s.embed, training)
+    inp = scorers.code_inputs(frame, ids, texts, s.embed(texts), s.embed, training)
     # phrases off at decision time: they were written from these answers (see docs/joq.md)
     base = frame.thresholds.model_copy(update={"phrase_score": 0.0})
     return tune.cross_validate(inp, base, frame.sample.seed, folds)

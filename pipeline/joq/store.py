@@ -7,11 +7,14 @@ Grain of each table:
 - ``joq_machine_codes``: one row per month x response x machine-assigned code (latest run only).
 - ``joq_decisions``: one row per human decision, history kept; the latest per response wins.
 - ``joq_runs``: one row per coding run (frame version, model id, thresholds, seeds).
+- ``joq_code_themes``: one row per month x frame code (label and taxonomy theme of the latest run).
+- ``joq_agreement``: one row per month, the latest agreement table (JSON) and its gold file name.
 Human decisions live in their own table so no re-import or re-code can drop them.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -41,6 +44,8 @@ SCHEMA = [
         thresholds VARCHAR, seeds VARCHAR, n_training INTEGER, created_at VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS joq_code_themes (
         month VARCHAR, code_id VARCHAR, label VARCHAR, theme VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS joq_agreement (
+        month VARCHAR, gold_file VARCHAR, table_json VARCHAR, computed_at VARCHAR)""",
 ]
 
 
@@ -156,3 +161,19 @@ def latest_run(con: duckdb.DuckDBPyConnection, month: str) -> dict | None:
 def current_import(con: duckdb.DuckDBPyConnection, month: str) -> dict | None:
     df = query(con, "SELECT * FROM joq_imports WHERE month = ? AND current", [month])
     return df.row(0, named=True) if df.height else None
+
+
+def save_agreement(
+    con: duckdb.DuckDBPyConnection, month: str, gold_file: str, table: pl.DataFrame, at: str
+) -> None:
+    """Keep the month's latest agreement table (the report shows it)."""
+    con.execute("DELETE FROM joq_agreement WHERE month = ?", [month])
+    con.execute(
+        "INSERT INTO joq_agreement VALUES (?, ?, ?, ?)", [month, gold_file, table.write_json(), at]
+    )
+
+
+def agreement(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame | None:
+    """The month's stored agreement table, or None when agreement was never measured."""
+    rows = con.execute("SELECT table_json FROM joq_agreement WHERE month = ?", [month]).fetchall()
+    return pl.read_json(io.StringIO(rows[0][0])) if rows else None

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.joq import agreement as agr
-from pipeline.joq import code as coder
+from pipeline.joq import decide, scorers
 from pipeline.joq.frames import OTHER, Thresholds
 
 GRID: dict[str, Sequence[float]] = {
@@ -38,8 +38,8 @@ DECISION_KEYS = ("accept", "fallback", "relative", "max_codes")  # need no re-sc
 
 
 def _pooled_scores(
-    inp: coder.CodeInputs, th: Thresholds, seed: int, folds: list[list[str]]
-) -> tuple[list[str], coder.Scores]:
+    inp: scorers.CodeInputs, th: Thresholds, seed: int, folds: list[list[str]]
+) -> tuple[list[str], scorers.Scores]:
     """Held-out scores of every fold, stacked: each fold's answers are scored by a chain trained
     without them (and without their weak labels: the phrases were written from these answers,
     so their own hits would leak)."""
@@ -51,11 +51,11 @@ def _pooled_scores(
             training={r: v for r, v in inp.training.items() if r not in held},
             no_pseudo=frozenset(held),
         )
-        s = coder.score(sub, th, seed)
+        s = scorers.score(sub, th, seed)
         rows = [pos[r] for r in held]
         parts.append([getattr(s, f)[rows] for f in SCORE_FIELDS])
         held_all += held
-    return held_all, coder.Scores(
+    return held_all, scorers.Scores(
         *(np.vstack([p[k] for p in parts]) for k in range(len(SCORE_FIELDS)))
     )
 
@@ -64,7 +64,7 @@ SCORE_FIELDS = ("phrase", "veto", "similarity", "fewshot", "combined")
 
 
 def cross_validate(
-    inp: coder.CodeInputs,
+    inp: scorers.CodeInputs,
     base: Thresholds,
     seed: int,
     k: int = 5,
@@ -90,7 +90,7 @@ def cross_validate(
         dec_keys = [k_ for k_ in keys if k_ in DECISION_KEYS]
         for dp in itertools.product(*(grid[k_] for k_ in dec_keys)):
             params = dict(zip(model_keys, mp, strict=True)) | dict(zip(dec_keys, dp, strict=True))
-            machine = coder.decide(s, inp.codes, held, th_m.model_copy(update=params))
+            machine = decide.decide(s, inp.codes, held, th_m.model_copy(update=params))
             m = agr.measures(truth, agr.binary_matrix(machine, held, codes))
             rows.append(
                 {k_: params[k_] for k_ in keys}

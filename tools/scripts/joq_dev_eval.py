@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.joq import agreement as agr  # noqa: E402
-from pipeline.joq import code as coder  # noqa: E402
+from pipeline.joq import decide, scorers  # noqa: E402
 from pipeline.joq.flow import _require_month, open_session, training_codes  # noqa: E402
 
 DEV = ROOT / "data" / "reference" / "joq" / "dev"
@@ -50,13 +50,13 @@ def main() -> None:
     dev_ids = dev["response_id"].to_list()
     ids = usable["response_id"].to_list() + dev_ids
     texts = usable["text"].to_list() + dev["text"].to_list()
-    inp = coder.code_inputs(frame, ids, texts, s.embed(texts), s.embed, training_codes(s, MONTH))
+    inp = scorers.code_inputs(frame, ids, texts, s.embed(texts), s.embed, training_codes(s, MONTH))
     codes = frame.code_ids()
     truth = agr.binary_matrix(gold, dev_ids, codes)
     print("config,macro_f1,mean_kappa,precision,recall")
     for cfg in a.config or ["{}"]:
         th = frame.thresholds.model_copy(update=json.loads(cfg))
-        machine = coder.decide(coder.score(inp, th, frame.sample.seed), inp.codes, ids, th)
+        machine = decide.decide(scorers.score(inp, th, frame.sample.seed), inp.codes, ids, th)
         pred = agr.binary_matrix(machine, dev_ids, codes)
         m = agr.measures(truth, pred)
         tp = int((truth & pred).sum())
