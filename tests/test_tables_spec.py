@@ -8,9 +8,10 @@ import pytest
 import yaml
 from tables_factory import spec
 
+from pipeline.core import config
+from pipeline.core.config import SURVEYS
 from pipeline.core.errors import SpecError
-from pipeline.survey.published import published_path
-from pipeline.survey.tables.definitions import load_tables, tables_path
+from pipeline.survey.tables.definitions import load_tables
 
 SURVEY = "interactions_2025"
 
@@ -23,7 +24,7 @@ def test_spec_loads_and_ids_are_unique() -> None:
 
 
 def test_every_published_id_exists() -> None:
-    path = published_path(SURVEY)
+    path = config.resolve(SURVEY, file="published.yaml")
     if not path.exists():
         pytest.skip("published figures not transcribed yet")
     figures = {f["id"] for f in yaml.safe_load(path.read_text(encoding="utf-8"))["figures"]}
@@ -82,4 +83,5 @@ def test_duplicate_ids_rejected(tmp_path: Path) -> None:
 
 
 def test_default_path() -> None:
-    assert tables_path(SURVEY).name == "tables.yaml"
+    assert config.resolve(SURVEY, file="tables.yaml") == SURVEYS / SURVEY / "tables.yaml"
+    assert config.resolve("elsewhere/t.yml", file="tables.yaml") == Path("elsewhere/t.yml")

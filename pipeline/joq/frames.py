@@ -11,11 +11,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.core import config
 from pipeline.core.errors import Problems, SpecError
 from pipeline.core.paths import CODING_FRAMES
+
+FORMAT_DOC = "see docs/joq.md for the frame format"
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 OTHER = "other"
@@ -119,32 +121,9 @@ class Frame(_Strict):
         return [c.id for c in self.codes]
 
 
-def _read_yaml(path: Path) -> object:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise SpecError("file not found", file=path) from err
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise SpecError(f"not valid UTF-8 YAML ({type(err).__name__})", file=path) from err
-
-
-def _validation_error(path: Path, err: ValidationError, what: str) -> SpecError:
-    probs = Problems()
-    for e in err.errors():
-        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        probs.add(f"field '{field}': {e['msg']}", file=str(path))
-    n = len(probs.items)
-    return SpecError(
-        f"invalid {what} ({n} problem{'s' if n != 1 else ''})", file=path, problems=probs.items
-    )
-
-
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
     path = path or CODING_FRAMES / "taxonomy.yaml"
-    try:
-        tax = Taxonomy.model_validate(_read_yaml(path))
-    except ValidationError as err:
-        raise _validation_error(path, err, "taxonomy") from None
+    tax = config.load(Taxonomy, path, "taxonomy", fix=FORMAT_DOC)
     dupes = [k for k, n in Counter(tax.ids()).items() if n > 1]
     if dupes:
         raise SpecError(f"duplicate theme ids: {', '.join(dupes)}", file=path, column="themes")
@@ -154,15 +133,14 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
 
 
 def frame_path(month: str, frames_dir: Path | None = None) -> Path:
-    return (frames_dir or CODING_FRAMES / "joq") / f"{month}.yaml"
+    return config.resolve(month, frames_dir or CODING_FRAMES / "joq")
 
 
-def parse_frame(data: object, path: Path, taxonomy: Taxonomy) -> Frame:
-    """Validate a frame's structure, then the cross-field rules pydantic cannot see."""
-    try:
-        frame = Frame.model_validate(data)
-    except ValidationError as err:
-        raise _validation_error(path, err, "coding frame") from None
+def parse_frame(data: object | config.Document, path: Path, taxonomy: Taxonomy) -> Frame:
+    """Validate a frame's structure (a read ``Document`` gives line numbers), then the
+    cross-field rules pydantic cannot see."""
+    doc = data if isinstance(data, config.Document) else config.Document(path, b"", data, None)
+    frame = config.validate(Frame, doc, "coding frame", fix=FORMAT_DOC)
     probs = Problems()
     for cid, n in Counter(frame.code_ids()).items():
         if n > 1:
@@ -217,7 +195,7 @@ def load_frame(
 ) -> Frame:
     path = frame_path(month, frames_dir)
     tax = taxonomy or load_taxonomy((frames_dir or CODING_FRAMES / "joq").parent / "taxonomy.yaml")
-    frame = parse_frame(_read_yaml(path), path, tax)
+    frame = parse_frame(config.read(path, "coding frame"), path, tax)
     if frame.month != month:
         raise SpecError(
             f"frame says month {frame.month} but is filed as {month}", file=path, column="month"

@@ -20,11 +20,12 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from pipeline.core import config
 from pipeline.core.errors import SpecError
 from pipeline.core.text import norm
-from pipeline.survey.questionnaire import Option, Questionnaire, load_yaml, spec_error
+from pipeline.survey.questionnaire import Option, Questionnaire
 
 Suggester = Callable[[Sequence[str], Sequence[Option]], list[tuple[str, float]]]
 LEDGER_COLUMNS = ["row", "respondent", "rule", "action", "before", "after"]
@@ -54,11 +55,7 @@ def load_recodes(spec: Questionnaire) -> RecodeTable:
     path = spec.directory / rule.table
     if not path.exists():
         return RecodeTable()
-    data, _ = load_yaml(path)
-    try:
-        table = RecodeTable.model_validate(data or {})
-    except ValidationError as err:
-        raise spec_error(path, err) from None
+    table = config.load(RecodeTable, path, "recode table")
     if table.question not in (None, rule.question):
         raise SpecError(
             f"recode table is for question '{table.question}', the spec recodes '{rule.question}'",

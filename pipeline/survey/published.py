@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.core import config
 from pipeline.core.errors import SpecError
-from pipeline.core.paths import SCHEMAS
-from pipeline.survey.questionnaire import load_yaml, spec_error
 
 Statistic = Literal[
     "frequency", "multi_response", "top3", "likert_net", "formality", "ratio", "scalar", "count"
@@ -178,19 +177,6 @@ class Published:
                 )
 
 
-def published_path(survey: str | Path) -> Path:
-    """A survey name resolves to ``schemas/surveys/<name>/published.yaml``; a path is used as is."""
-    p = Path(survey)
-    return (
-        p if p.suffix in (".yaml", ".yml") else SCHEMAS / "surveys" / str(survey) / "published.yaml"
-    )
-
-
 def load_published(survey: str | Path) -> Published:
-    path = published_path(survey)
-    data, _raw = load_yaml(path)
-    try:
-        model = PublishedModel.model_validate(data)
-    except ValidationError as err:
-        raise spec_error(path, err) from None
-    return Published(model, path)
+    path = config.resolve(survey, file="published.yaml")
+    return Published(config.load(PublishedModel, path, "published figures"), path)

@@ -14,11 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.core.errors import SpecError
-from pipeline.core.paths import SCHEMAS
+from pipeline.core import config
 
 QuestionType = Literal["single", "multi", "likert", "text", "postcode", "number"]
 CHOICE_TYPES = ("single", "multi", "likert")
@@ -340,52 +338,7 @@ def _instance_columns(inst: QuestionInstance) -> list[ColumnSpec]:
     return cols
 
 
-def spec_path(survey: str | Path) -> Path:
-    """A survey name resolves to ``schemas/surveys/<name>/questionnaire.yaml``; a path is used as is."""
-    p = Path(survey)
-    if p.suffix in (".yaml", ".yml"):
-        return p
-    return SCHEMAS / "surveys" / str(survey) / "questionnaire.yaml"
-
-
-def load_yaml(path: Path) -> tuple[object, bytes]:
-    """Read YAML, turning every failure into a SpecError naming the file and line."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(
-            "spec file not found", file=path, fix="check the survey name or path"
-        ) from None
-    try:
-        return yaml.safe_load(raw), raw
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise SpecError(
-            f"not valid YAML: {getattr(err, 'problem', err)}",
-            file=path,
-            row=mark.line + 1 if mark else None,
-            fix="correct the YAML syntax at that line",
-        ) from None
-
-
-def spec_error(path: Path, err: ValidationError) -> SpecError:
-    """A pydantic error as a SpecError naming each field path."""
-    msgs = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msgs.append(f"{loc}: {e['msg']}")
-    return SpecError(
-        "invalid spec: " + "; ".join(msgs[:10]),
-        file=path,
-        fix="edit the named fields (see docs/architecture.md for the format)",
-    )
-
-
 def load_questionnaire(survey: str | Path) -> Questionnaire:
-    path = spec_path(survey)
-    data, raw = load_yaml(path)
-    try:
-        model = QuestionnaireModel.model_validate(data)
-    except ValidationError as err:
-        raise spec_error(path, err) from None
-    return Questionnaire(model, path, raw)
+    doc = config.read(config.resolve(survey, file="questionnaire.yaml"), "questionnaire spec")
+    model = config.validate(QuestionnaireModel, doc, "questionnaire spec")
+    return Questionnaire(model, doc.path, doc.raw)

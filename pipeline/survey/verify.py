@@ -15,8 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.core import config
 from pipeline.survey.published import Published, PublishedValue
-from pipeline.survey.tables.definitions import TablesSpec, load_tables, tables_path
+from pipeline.survey.tables.definitions import TablesSpec, load_tables
 
 PCT_TOL = 0.5
 RATIO_TOL = 0.005
@@ -42,7 +43,7 @@ def check_published(
     loaded if it exists, else a figure is looked up under its own id.
     ``funnel`` (``step, count``) lets the cleaning counts quoted in Chapter 2 be checked too.
     """
-    if tables_spec is None and tables_path(published.survey).exists():
+    if tables_spec is None and config.resolve(published.survey, file="tables.yaml").exists():
         tables_spec = load_tables(published.survey)
     mapping = tables_spec.published_map() if tables_spec else {}
     base_text = {t.id: t.base_text for t in tables_spec} if tables_spec else {}

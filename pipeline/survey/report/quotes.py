@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.core import config
 from pipeline.core.errors import Problems, SpecError
 from pipeline.core.safety.redact import Redactor
-from pipeline.survey.questionnaire import Questionnaire, load_yaml, spec_error
+from pipeline.survey.questionnaire import Questionnaire
 
 QUOTE_QUESTIONS = (
     "benefits_text",
@@ -82,11 +83,7 @@ def load_exclusions(spec: Questionnaire, path: Path | None = None) -> Exclusions
     path = path or spec.directory / EXCLUSIONS_FILE
     if not path.exists():
         return ExclusionsModel(survey=spec.survey)
-    data, _raw = load_yaml(path)
-    try:
-        model = ExclusionsModel.model_validate(data)
-    except ValidationError as err:
-        raise spec_error(path, err) from None
+    model = config.load(ExclusionsModel, path, "quote exclusions")
     problems = Problems()
     if model.survey != spec.survey:
         problems.add(f"survey '{model.survey}' is not '{spec.survey}'", file=str(path))

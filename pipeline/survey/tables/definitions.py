@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipeline.core import config
 from pipeline.core.errors import Problems, SpecError
-from pipeline.core.paths import SCHEMAS
-from pipeline.survey.questionnaire import Question, Questionnaire, load_yaml, spec_error
+from pipeline.survey.questionnaire import Question, Questionnaire
 from pipeline.survey.tables.postcodes import load_postcode_areas
 
 BaseRule = Literal["routed", "shown", "answered"]
@@ -249,28 +249,17 @@ class TablesSpec:
         return out
 
 
-def tables_path(survey: str | Path) -> Path:
-    p = Path(survey)
-    if p.suffix in (".yaml", ".yml"):
-        return p
-    return SCHEMAS / "surveys" / str(survey) / "tables.yaml"
-
-
 def load_tables(survey: str | Path, questionnaire: Questionnaire | None = None) -> TablesSpec:
     """Load and validate ``tables.yaml``, then check every reference against the questionnaire.
 
     Without ``questionnaire`` the ``questionnaire.yaml`` beside the tables file is loaded.
     """
-    path = tables_path(survey)
+    path = config.resolve(survey, file="tables.yaml")
     if questionnaire is None:
         from pipeline.survey.questionnaire import load_questionnaire
 
         questionnaire = load_questionnaire(path.parent / "questionnaire.yaml")
-    data, _raw = load_yaml(path)
-    try:
-        model = TablesModel.model_validate(data)
-    except ValidationError as err:
-        raise spec_error(path, err) from None
+    model = config.load(TablesModel, path, "tables spec")
     check_against(model, questionnaire, path)
     return TablesSpec(model, path)
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from pipeline.core import config
 from pipeline.core.paths import SCHEMAS
-from pipeline.survey.questionnaire import load_yaml, spec_error
 
 LOOKUP_PATH = SCHEMAS / "lookups" / "postcode_areas.yaml"
 NOT_RECOGNISED = "not_recognised"
@@ -90,12 +90,7 @@ class PostcodeAreas:
 @cache
 def load_postcode_areas(path: Path = LOOKUP_PATH) -> PostcodeAreas:
     """Load and validate the lookup once per process; bad entries raise ``SpecError``."""
-    data, _raw = load_yaml(Path(path))
-    try:
-        model = PostcodeAreasModel.model_validate(data)
-    except ValidationError as err:
-        raise spec_error(Path(path), err) from None
-    return PostcodeAreas(model, Path(path))
+    return PostcodeAreas(config.load(PostcodeAreasModel, path, "postcode lookup"), Path(path))
 
 
 def _normalised(value: pl.Expr) -> pl.Expr:
