@@ -16,8 +16,7 @@ from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
-import yaml
-
+from pipeline.core import config
 from pipeline.survey.published import PublishedValue, load_published
 from pipeline.survey.questionnaire import CHOICE_TYPES, Questionnaire, load_questionnaire
 from tools.reference.survey_targets import round_half_up
@@ -84,7 +83,7 @@ def clean(path: Path, spec: Questionnaire) -> Survey:
             partial += 1
             continue
         kept.append(decode(spec, row))
-    recodes = yaml.safe_load((spec.directory / "recodes.yaml").read_text(encoding="utf-8"))
+    recodes = config.read(spec.directory / "recodes.yaml", "recode table").data
     table = {e["text"].strip(): e["category"] for e in recodes["entries"]}
     other = recoded = 0
     route_of = spec.route_of_sector()

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import yaml
-
+from pipeline.core import config
 from pipeline.core.paths import REFERENCE_DATA, ROOT
 from pipeline.survey.published import load_published
 from pipeline.survey.questionnaire import CHOICE_TYPES, Questionnaire, load_questionnaire
@@ -52,7 +51,7 @@ class Row:
 
 def load_recodes(spec: Questionnaire) -> list[dict[str, str]]:
     path = spec.directory / "recodes.yaml"
-    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["entries"])
+    return list(config.read(path, "recode table").data["entries"])  # type: ignore[index]
 
 
 # ---------------------------------------------------------------------- free text
