@@ -23,6 +23,7 @@ from pipeline.core.embed import (
 )
 from pipeline.core.errors import InputError
 from pipeline.core.paths import CODING_FRAMES, DEFAULT_OUT
+from pipeline.core.reader.grid import read_grid
 from pipeline.core.safety.atomic import atomic_write_text
 from pipeline.core.safety.export import write_csv, write_xlsx
 from pipeline.core.timeutil import generation_stamp
@@ -335,21 +336,19 @@ def run_review_apply(s: Session, month: str, path: Path, coder_name: str) -> int
 
 
 def read_long(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
-    headers, rows = importer.read_table(Path(path))
-    headers = [h.strip().lower() for h in headers]
+    """The named columns (header matched ignoring case and spaces) of a long CSV/XLSX such as a
+    gold or split file, read by the core export reader: the same encodings and refusals as ingest."""
+    grid = read_grid(Path(path))
+    headers = [h.strip().lower() for h in grid.rows[0]]
     missing = [c for c in columns if c not in headers]
     if missing:
         raise InputError(
             f"missing column(s) {', '.join(missing)}",
             file=path,
+            row=grid.number(0),
             fix=f"the file needs columns {', '.join(columns)}",
         )
-    return pl.DataFrame(
-        {
-            c: [r[headers.index(c)].strip() if headers.index(c) < len(r) else "" for r in rows]
-            for c in columns
-        }
-    )
+    return pl.DataFrame({c: grid.column(headers.index(c), 1).str.strip_chars() for c in columns})
 
 
 def load_gold_decisions(
