@@ -31,6 +31,19 @@ def test_no_pipeline_module_imports_tools_typer_or_the_commands(path):
     assert imported_roots(path) & {"tools", "typer", "commands", "cli"} == set()
 
 
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "pipeline" / "core").rglob("*.py")), ids=lambda p: p.name
+)
+def test_core_imports_neither_pipeline(path):
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules |= {a.name for a in node.names}
+    assert not {m for m in modules if m.startswith(("pipeline.survey", "pipeline.joq"))}
+
+
 def test_the_wheel_packages_only_the_library_and_the_commands():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     setuptools = project["tool"]["setuptools"]
