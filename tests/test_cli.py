@@ -76,3 +76,10 @@ def test_pipeline_never_imports_typer():
     ]
     assert offenders == []
     assert typer  # the CLI layer does
+
+
+def test_profile_is_a_choice_the_option_parser_checks(tmp_path):
+    p = sf.surveymonkey_csv(tmp_path / "e.csv", [sf.youth(1), sf.allied(2)])
+    result = runner.invoke(app, ["survey", "run", str(p), "--profile", "public"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "analysis" in result.output and "publication" in result.output
