@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import BaseModel, ConfigDict
 from typer.testing import CliRunner
 
@@ -59,12 +60,16 @@ def error(tmp_path: Path, text: str | bytes) -> str:
     return str(err.value)
 
 
-def test_a_good_file_loads_into_its_model(tmp_path):
+def test_a_good_file_loads_into_its_model_as_yaml_safe_load_reads_it(tmp_path):
     spec = config.load(Spec, write(tmp_path, GOOD))
     assert spec.questions[0].options[1].label == "Health"
+    assert config.read(write(tmp_path, GOOD)).data == yaml.safe_load(GOOD)
 
 
-def test_a_colon_in_a_label_names_the_line_and_says_to_quote_it(tmp_path):
+@pytest.mark.parametrize("loader", ["libyaml", "pure"])
+def test_a_colon_in_a_label_names_the_line_and_says_to_quote_it(tmp_path, monkeypatch, loader):
+    if loader == "pure":
+        monkeypatch.setattr(config, "_LOADER", yaml.SafeLoader)
     msg = error(tmp_path, GOOD.replace("label: Health", "label: Health: NHS"))
     assert "spec.yaml" in msg and "line 9" in msg and "not valid YAML" in msg
     assert "needs quotes" in msg and "ScannerError" not in msg
