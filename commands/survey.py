@@ -54,6 +54,12 @@ def run(
     suggest: Annotated[
         bool, typer.Option(help="suggest categories for unreviewed 'Other' answers")
     ] = True,
+    allow_draft: Annotated[
+        bool,
+        typer.Option(
+            "--allow-draft", help="run a spec `survey init` drafted (status: draft); marked DRAFT"
+        ),
+    ] = False,
 ) -> None:
     """Run every stage and write the report directory.
 
@@ -61,8 +67,60 @@ def run(
     """
     from pipeline.survey.flow import run_survey
 
-    final = run_survey(export, survey, out, profile=profile.value, suggest=suggest, sheet=sheet)
+    final = run_survey(
+        export,
+        survey,
+        out,
+        profile=profile.value,
+        suggest=suggest,
+        sheet=sheet,
+        allow_draft=allow_draft,
+    )
     typer.echo(f"Report written to {final}/report.html")
+
+
+@app.command()
+@handle_errors
+def init(
+    export: Export,
+    survey: Annotated[
+        str, typer.Option("--survey", "-s", help="name of the new survey spec (snake_case)")
+    ],
+    banner: Annotated[
+        str | None,
+        typer.Option("--banner", help="question id to crosstab every other closed question by"),
+    ] = None,
+    into: Annotated[
+        Path | None,
+        typer.Option("--into", help="spec folder to write (default schemas/surveys/SURVEY/)"),
+    ] = None,
+    sheet: Sheet = None,
+) -> None:
+    """Draft a questionnaire spec and tables from an export (status: draft), for review.
+
+    If the spec already exists, nothing is written: what differs between it and this export
+    (a second wave) is listed instead.
+
+    Example: joinedup survey init export.csv --survey youth_census_2026
+    """
+    from pipeline.survey.infer import init_survey
+
+    result = init_survey(export, survey, into=into, banner=banner, sheet=sheet)
+    for line in result.summary():
+        typer.echo(line)
+    if result.written:
+        typer.echo(f"Draft spec written to {result.directory}/ (questionnaire.yaml, tables.yaml)")
+        typer.echo(
+            "Review every `inferred:` line, then set `status: reviewed`; until then run it with "
+            f"`joinedup survey run {export} --survey {result.directory}/questionnaire.yaml "
+            "--allow-draft`"
+        )
+        return
+    assert result.diff is not None
+    typer.echo(f"A spec already exists in {result.directory}/: nothing was written.")
+    typer.echo("Compared with this export:")
+    for line in result.diff.lines():
+        typer.echo(line)
 
 
 @app.command()

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from pipeline.core import config
 from pipeline.core.errors import SpecError
 from pipeline.core.text import norm
-from pipeline.survey.questionnaire import Option, Questionnaire
+from pipeline.survey.questionnaire import ALL_ROUTE, Option, Questionnaire
 
 Suggester = Callable[[Sequence[str], Sequence[Option]], list[tuple[str, float]]]
 LEDGER_COLUMNS = ["row", "respondent", "rule", "action", "before", "after"]
@@ -118,7 +118,7 @@ def flag_removals(frame: pl.DataFrame, spec: Questionnaire) -> pl.DataFrame:
         _detail=pl.when(dup_id)
         .then(pl.format("same respondent id as row {}", first_by_id))
         .when(partial)
-        .then(pl.lit("nothing answered after the background block")),
+        .then(pl.lit(_partial_words(rules.partial_after_block))),
     )
     if rules.duplicates.identical_answers_same_collector:
         keys = ["_collector", *answers]
@@ -135,6 +135,12 @@ def flag_removals(frame: pl.DataFrame, spec: Questionnaire) -> pl.DataFrame:
             .otherwise(pl.col("_detail")),
         )
     return f.drop("_order")
+
+
+def _partial_words(block: str | None) -> str:
+    return (
+        "nothing answered at all" if block is None else f"nothing answered after the {block} block"
+    )
 
 
 def recode_other(
@@ -194,11 +200,16 @@ def clean(
 ) -> Cleaned:
     flagged = flag_removals(frame, spec)
     usable, review = recode_other(flagged.filter(pl.col("_rule").is_null()), spec, recodes, suggest)
-    route_of = spec.route_of_sector()
-    rq = spec.model.routing.question
-    usable = usable.with_columns(
-        _route=pl.col(rq).replace_strict(route_of, default=None, return_dtype=pl.String)
-    )
+    if spec.model.routing is None:  # one route: every usable respondent
+        rq = None
+        usable = usable.with_columns(_route=pl.lit(ALL_ROUTE))
+    else:
+        rq = spec.model.routing.question
+        usable = usable.with_columns(
+            _route=pl.col(rq).replace_strict(
+                spec.route_of_sector(), default=None, return_dtype=pl.String
+            )
+        )
     removed = flagged.filter(pl.col("_rule").is_not_null()).select(
         pl.col("_row").alias("row"),
         pl.col("_respondent").alias("respondent"),
@@ -207,18 +218,28 @@ def clean(
         pl.lit("").alias("before"),
         pl.col("_detail").alias("after"),
     )
-    recoded = pl.col("_sector_before") != pl.col(rq)
-    kept = usable.select(
-        pl.col("_row").alias("row"),
-        pl.col("_respondent").alias("respondent"),
-        pl.when(recoded)
-        .then(pl.lit("recode_other_sector"))
-        .otherwise(pl.lit("usable"))
-        .alias("rule"),
-        pl.format("kept: {} route", pl.col("_route")).alias("action"),
-        pl.format("{}={}", pl.lit(rq), pl.col("_sector_before")).alias("before"),
-        pl.format("{}={}", pl.lit(rq), pl.col(rq)).alias("after"),
-    )
+    if rq is None:
+        kept = usable.select(
+            pl.col("_row").alias("row"),
+            pl.col("_respondent").alias("respondent"),
+            pl.lit("usable").alias("rule"),
+            pl.lit("kept").alias("action"),
+            pl.lit("").alias("before"),
+            pl.lit("").alias("after"),
+        )
+    else:
+        recoded = pl.col("_sector_before") != pl.col(rq)
+        kept = usable.select(
+            pl.col("_row").alias("row"),
+            pl.col("_respondent").alias("respondent"),
+            pl.when(recoded)
+            .then(pl.lit("recode_other_sector"))
+            .otherwise(pl.lit("usable"))
+            .alias("rule"),
+            pl.format("kept: {} route", pl.col("_route")).alias("action"),
+            pl.format("{}={}", pl.lit(rq), pl.col("_sector_before")).alias("before"),
+            pl.format("{}={}", pl.lit(rq), pl.col(rq)).alias("after"),
+        )
     ledger = pl.concat([removed, kept]).sort("row")
     usable = usable.drop("_rule", "_detail", "_sector_before")
     return Cleaned(usable, ledger, funnel(ledger, usable, review, spec), review)
@@ -240,13 +261,17 @@ def funnel(
         ),
         ("removed_partial", n_rule("partial_response")),
         ("usable", usable.height),
-        ("other_sector", review.height),
-        ("other_recoded", n_rule("recode_other_sector")),
     ]
-    steps += [
-        (f"route_{r}", usable.filter(pl.col("_route") == r).height)
-        for r in spec.model.routing.routes
-    ]
+    if spec.model.cleaning.other_recode is not None:
+        steps += [
+            ("other_sector", review.height),
+            ("other_recoded", n_rule("recode_other_sector")),
+        ]
+    if spec.model.routing is not None:  # without routing every usable respondent is on 'all'
+        steps += [
+            (f"route_{r}", usable.filter(pl.col("_route") == r).height)
+            for r in spec.model.routing.routes
+        ]
     return pl.DataFrame(steps, schema={"step": pl.String, "count": pl.Int64}, orient="row")
 
 

@@ -24,18 +24,28 @@ def dictionary_markdown(spec: Questionnaire) -> str:
         "",
         "## Routing",
         "",
-        f'Respondents are routed by `{m.routing.question}` (after recoding "Other"):',
-        "",
     ]
-    lines += [
-        f"- **{r}** ({route.label}): {', '.join(route.sectors)}"
-        for r, route in m.routing.routes.items()
-    ]
+    if m.routing is None:
+        lines.append("No routing: every usable respondent is on one route, `all`.")
+    else:
+        lines += [
+            f'Respondents are routed by `{m.routing.question}` (after recoding "Other"):',
+            "",
+        ]
+        lines += [
+            f"- **{r}** ({route.label}): {', '.join(route.sectors)}"
+            for r, route in m.routing.routes.items()
+        ]
     lines += [
         "",
         "## Cleaning rules",
         "",
-        f"- Partial response: nothing answered after block `{m.cleaning.partial_after_block}`.",
+        "- Partial response: nothing answered "
+        + (
+            f"after block `{m.cleaning.partial_after_block}`."
+            if m.cleaning.partial_after_block
+            else "at all."
+        ),
         f"- Duplicates: same respondent id = {m.cleaning.duplicates.same_respondent_id}; "
         f"identical answers from the same collector = {m.cleaning.duplicates.identical_answers_same_collector}.",
     ]

@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipeline.core.errors import SpecError
 from pipeline.core.manifest import build_manifest, is_synthetic
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
 from pipeline.survey.clean import Cleaned, clean, load_recodes, write_ledger_outputs
 from pipeline.survey.ingest import Ingested, read_export
+from pipeline.survey.published import Published, PublishedModel, load_published
 from pipeline.survey.questionnaire import Option, Questionnaire, load_questionnaire
 from pipeline.survey.route import SurveyData, route
 from pipeline.survey.validate import (
@@ -82,12 +84,42 @@ def prepare(
     return Prepared(spec, ingested, cleaned, data, reports)
 
 
+def refuse_draft(spec: Questionnaire, allow_draft: bool) -> None:
+    """A spec nobody has reviewed is not run by accident."""
+    if spec.model.status == "draft" and not allow_draft:
+        raise SpecError(
+            "this questionnaire spec is a draft written by `survey init` and not yet reviewed",
+            file=spec.path,
+            fix="review every `inferred:` line, set `status: reviewed`, and run again; or run "
+            "with --allow-draft to get a report marked DRAFT",
+        )
+
+
+def load_published_or_none(spec: Questionnaire) -> Published:
+    """The survey's published figures; a survey with none has nothing to check."""
+    path = spec.directory / "published.yaml"
+    if path.exists():
+        return load_published(path)
+    return Published(PublishedModel(survey=spec.survey, source="none", figures=()), path)
+
+
+def quote_questions(spec: Questionnaire) -> tuple[str, ...]:
+    """The survey's declared quote questions; for any other survey, its open-text questions."""
+    from pipeline.survey.report.quotes import QUOTE_QUESTIONS
+
+    ids = {q.id for q in spec.model.questions}
+    if all(q in ids for q in QUOTE_QUESTIONS):
+        return tuple(QUOTE_QUESTIONS)
+    return tuple(q.id for q in spec.model.questions if q.type == "text")
+
+
 def manifest_for(p: Prepared, profile: str) -> dict[str, object]:
     ing = p.ingested
     return build_manifest(
         survey=p.spec.survey,
         spec_version=p.spec.version,
         spec_sha256=p.spec.sha256,
+        spec_status=p.spec.model.status,
         input={
             "path": ing.path.name,
             "sha256": ing.sha256,
@@ -122,8 +154,14 @@ def run_survey(
     suggest: bool = True,
     model: str | None = None,
     sheet: str | None = None,
+    allow_draft: bool = False,
 ) -> Path:
-    """The whole survey pipeline; returns the report directory."""
+    """The whole survey pipeline; returns the report directory.
+
+    A draft spec (``status: draft``, written by ``survey init``) is refused unless
+    ``allow_draft``; when allowed, the report and manifest say the spec is unreviewed.
+    """
+    refuse_draft(load_questionnaire(survey), allow_draft)
     p = prepare(export, survey, suggest=suggest, model=model, sheet=sheet)
     manifest = manifest_for(p, profile)
     final = Path(out_root) / p.spec.survey
@@ -135,21 +173,24 @@ def run_survey(
 
 
 def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], profile: str) -> None:
-    from pipeline.survey.published import load_published
     from pipeline.survey.report.quotes import DEFAULT_SEED, load_exclusions, select_quotes
     from pipeline.survey.report.render import write_survey_report
     from pipeline.survey.tables.definitions import load_tables
     from pipeline.survey.tables.engine import compute_tables
     from pipeline.survey.verify import check_published
 
-    tables_spec = load_tables(p.spec.survey)
+    tables_spec = load_tables(p.spec.directory / "tables.yaml", p.spec)
     tables = compute_tables(p.data, tables_spec)
     check = check_published(
-        tables, load_published(p.spec.survey), tables_spec=tables_spec, funnel=p.cleaned.funnel
+        tables, load_published_or_none(p.spec), tables_spec=tables_spec, funnel=p.cleaned.funnel
     )
     # The deny-list (the export's name columns) is passed in memory only, never written.
     quotes = select_quotes(
-        p.data, names=p.ingested.names, exclusions=load_exclusions(p.spec), seed=DEFAULT_SEED
+        p.data,
+        names=p.ingested.names,
+        exclusions=load_exclusions(p.spec),
+        seed=DEFAULT_SEED,
+        questions=quote_questions(p.spec),
     )
     seeds = manifest.get("seeds")
     manifest["seeds"] = {**(seeds if isinstance(seeds, dict) else {}), "quotes": DEFAULT_SEED}
@@ -174,15 +215,14 @@ def verify_survey(
     export: Path, survey: str | Path, out_root: Path
 ) -> tuple[pl.DataFrame, dict[str, object]]:
     """Regenerate the tables and compare them with the published figures."""
-    from pipeline.survey.published import load_published
     from pipeline.survey.tables.definitions import load_tables
     from pipeline.survey.tables.engine import compute_tables
     from pipeline.survey.verify import check_published, summary
 
     p = prepare(export, survey, suggest=False)
-    tables_spec = load_tables(p.spec.survey)
+    tables_spec = load_tables(p.spec.directory / "tables.yaml", p.spec)
     tables = compute_tables(p.data, tables_spec)
     check = check_published(
-        tables, load_published(p.spec.survey), tables_spec=tables_spec, funnel=p.cleaned.funnel
+        tables, load_published_or_none(p.spec), tables_spec=tables_spec, funnel=p.cleaned.funnel
     )
     return check, summary(check)

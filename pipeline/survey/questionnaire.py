@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from pipeline.core import config
 
-QuestionType = Literal["single", "multi", "likert", "text", "postcode", "number"]
+QuestionType = Literal["single", "multi", "likert", "text", "postcode", "number", "date"]
 CHOICE_TYPES = ("single", "multi", "likert")
 SM_RESPONSE = "Response"
 SM_OPEN = "Open-Ended Response"
 SM_OTHER = "Other (please specify)"
+ALL_ROUTE = "all"
 
 
 class _Model(BaseModel):
@@ -47,7 +48,7 @@ class Question(_Model):
     block: str
     type: QuestionType
     text: str
-    wording: Literal["published", "reconstructed"]
+    wording: Literal["published", "reconstructed", "export"]
     source: str | None = None
     required: bool = False
     loop: str | None = None
@@ -57,6 +58,9 @@ class Question(_Model):
     other_text: bool = Field(False, description="A free-text 'Other (please specify)' box")
     max_choices: int | None = None
     subset_of: str | None = None
+    inferred: str | None = Field(
+        None, description="How `survey init` read this question from the export (draft specs)"
+    )
 
     @field_validator("id")
     @classmethod
@@ -99,7 +103,9 @@ class OtherRecode(_Model):
 
 
 class Cleaning(_Model):
-    partial_after_block: str
+    partial_after_block: str | None = Field(
+        None, description="Nothing answered after this block = partial; none: nothing at all"
+    )
     duplicates: Duplicates = Duplicates()
     other_recode: OtherRecode | None = None
 
@@ -112,6 +118,14 @@ class Export(_Model):
     ended: str | None = None
     identifying: tuple[str, ...] = ()
     name_columns: tuple[str, ...] = ()
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Mapped column -> export header key (see ingest/declared.py); when set, "
+        "columns are matched by these keys instead of by question text",
+    )
+    ignored: tuple[str, ...] = Field(
+        (), description="Header keys of export columns deliberately not read (metadata)"
+    )
 
 
 class Block(_Model):
@@ -134,9 +148,12 @@ class QuestionnaireModel(_Model):
     title: str
     version: str
     source: str
+    status: Literal["draft", "reviewed"] = Field(
+        "reviewed", description="draft: written by `survey init`, not yet reviewed by a person"
+    )
     fieldwork: Fieldwork | None = None
     export: Export
-    routing: Routing
+    routing: Routing | None = Field(None, description="None: one route, every respondent")
     cleaning: Cleaning
     blocks: tuple[Block, ...]
     loops: dict[str, Loop] = {}
@@ -157,7 +174,7 @@ class QuestionnaireModel(_Model):
                 raise ValueError(f"question '{q.id}': unknown block '{q.block}'")
             if q.loop and q.loop not in self.loops:
                 raise ValueError(f"question '{q.id}': unknown loop '{q.loop}'")
-            if q.route and q.route not in self.routing.routes:
+            if q.route and q.route not in (self.routing.routes if self.routing else {}):
                 raise ValueError(f"question '{q.id}': unknown route '{q.route}'")
             if isinstance(q.options, str) and q.options not in self.option_sets:
                 raise ValueError(f"question '{q.id}': unknown option set '{q.options}'")
@@ -170,9 +187,10 @@ class QuestionnaireModel(_Model):
                     raise ValueError(f"question '{q.id}': refers to unknown question '{ref}'")
             if q.shown_if and by_id[q.shown_if.question].loop not in (None, q.loop):
                 raise ValueError(f"question '{q.id}': shown_if must refer to the same loop")
-        if self.routing.question not in by_id:
+        if self.routing and self.routing.question not in by_id:
             raise ValueError(f"routing question '{self.routing.question}' is not a question")
-        if self.cleaning.partial_after_block not in blocks:
+        partial = self.cleaning.partial_after_block
+        if partial is not None and partial not in blocks:
             raise ValueError(f"cleaning.partial_after_block '{self.cleaning.partial_after_block}'")
         return self
 
@@ -283,13 +301,21 @@ class Questionnaire:
     def block_columns(self, block: str) -> list[str]:
         return [c.name for c in self.columns if c.instance.question.block == block]
 
-    def blocks_after(self, block: str) -> list[str]:
+    def blocks_after(self, block: str | None) -> list[str]:
+        """Blocks after ``block``; every block when ``block`` is None."""
         ids = [b.id for b in self.model.blocks]
-        return ids[ids.index(block) + 1 :]
+        return ids if block is None else ids[ids.index(block) + 1 :]
 
     # -- routing
+    @property
+    def routes(self) -> dict[str, Route]:
+        """Declared routes; a survey without routing has one route, ``all``."""
+        if self.model.routing is None:
+            return {ALL_ROUTE: Route(label="All respondents", sectors=())}
+        return self.model.routing.routes
+
     def route_of_sector(self) -> dict[str, str]:
-        return {s: r for r, route in self.model.routing.routes.items() for s in route.sectors}
+        return {s: r for r, route in self.routes.items() for s in route.sectors}
 
     def route_columns(self, route: str) -> list[str]:
         return [c.name for c in self.columns if c.instance.question.route == route]

@@ -26,7 +26,7 @@ class SurveyData:
 
 def background_columns(spec: Questionnaire) -> list[str]:
     block = spec.model.cleaning.partial_after_block
-    return spec.block_columns(block)
+    return spec.block_columns(block) if block else []
 
 
 def loop_long(responses: pl.DataFrame, spec: Questionnaire, loop: str) -> pl.DataFrame:
@@ -62,6 +62,6 @@ def loop_long(responses: pl.DataFrame, spec: Questionnaire, loop: str) -> pl.Dat
 
 
 def route(usable: pl.DataFrame, spec: Questionnaire) -> SurveyData:
-    routes = {r: usable.filter(pl.col("_route") == r) for r in spec.model.routing.routes}
+    routes = {r: usable.filter(pl.col("_route") == r) for r in spec.routes}
     loops = {loop: loop_long(usable, spec, loop) for loop in spec.model.loops}
     return SurveyData(spec, usable, routes, loops)

@@ -123,7 +123,7 @@ def _routing_checks(spec: Questionnaire) -> dict[str, list[pa.Check]]:
 
 def clean_schema(spec: Questionnaire) -> pa.DataFrameSchema:
     routing = _routing_checks(spec)
-    routes = list(spec.model.routing.routes)
+    routes = list(spec.routes)
     required = {q.id for q in spec.model.questions if q.required}
     cols = {
         c.name: _column(c, routing.get(c.name, []), nullable=c.name not in required)

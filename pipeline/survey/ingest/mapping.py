@@ -83,6 +83,10 @@ def _meta_keys(spec: Questionnaire) -> dict[str, str]:
 
 
 def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questionnaire) -> Mapping:
+    if spec.model.export.columns:  # a drafted spec names each column's export header
+        from pipeline.survey.ingest.declared import map_declared
+
+        return map_declared(grid, headers, layout, spec)
     expected = _expected_keys(spec, layout)
     meta_keys = _meta_keys(spec)
     identifying = {norm(h) for h in spec.model.export.identifying}

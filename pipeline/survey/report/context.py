@@ -201,11 +201,16 @@ def _ratio_bar(r: Mapping[str, Any]) -> charts.Bar:
 def key_findings(
     tables: Mapping[str, pl.DataFrame], tables_spec: TablesSpec, profile: str
 ) -> list[str]:
-    """The most selected answer of each ungrouped published chart, with its percentage and base."""
+    """The most selected answer of each ungrouped published chart (of every ungrouped chart when
+    the survey has no published figures), with its percentage and base."""
     out: list[str] = []
     defaults = tables_spec.defaults.model_dump()
+    # A survey with no published figures (a drafted spec): every ungrouped table is a candidate.
+    any_published = any(t.published for t in tables_spec)
     for t in tables_spec:
-        if not t.published or t.chart == "none" or t.group_by or t.statistic == "ratio":
+        if any_published and not t.published:
+            continue
+        if t.chart == "none" or t.group_by or t.statistic == "ratio":
             continue
         shown = displayed(tables[t.id], t, profile, defaults).filter(
             ~pl.col("pct_display").is_in(["", "[c]"]) & pl.col("pct").is_not_null()
@@ -254,7 +259,7 @@ def methods_context(
         cleaning = [{"rule": r, "action": a, "count": n} for r, a, n in counted.iter_rows()]
     routes = [
         {"id": rid, "label": r.label, "sectors": ", ".join(r.sectors)}
-        for rid, r in spec.model.routing.routes.items()
+        for rid, r in spec.routes.items()
     ]
     bases = [
         {
@@ -276,6 +281,7 @@ def methods_context(
             )
     return {
         "cleaning": cleaning,
+        "routed": spec.model.routing is not None,
         "routes": routes,
         "bases": bases,
         "questions": list(seen.values()),

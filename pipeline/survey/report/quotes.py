@@ -118,6 +118,8 @@ def short_label(label: str) -> str:
 def _groups(data: SurveyDataLike) -> tuple[dict[str, int], dict[str, str]]:
     """Usable respondents per sector code, and each sector's short label."""
     spec, frame = data.spec, data.responses
+    if SECTOR_QUESTION not in {q.id for q in spec.model.questions}:
+        return {}, {}  # a survey without a sector question: quotes carry no group
     labels = {o.code: short_label(o.label) for o in spec.options(spec.question(SECTOR_QUESTION))}
     if SECTOR_QUESTION not in frame.columns:
         return {}, labels
@@ -189,7 +191,7 @@ def select_quotes(
     exclusions = exclusions or ExclusionsModel(survey=spec.survey)
     redactor = Redactor(names=names)
     counts, labels = _groups(data)
-    routes = spec.model.routing.routes
+    routes = spec.routes
     out: list[Quote] = []
     for qid in questions:
         if qid not in frame.columns:
@@ -197,6 +199,18 @@ def select_quotes(
         pool = _medium(_candidates(frame, qid, exclusions), per_question)
         random.Random(f"{seed}:{qid}").shuffle(pool)
         for c in _distinct(pool, qid, per_question):
+            if not labels:  # no sector question: no group to name, no group size to warn about
+                out.append(
+                    Quote(
+                        question=qid,
+                        question_text=spec.question(qid).text,
+                        text=redactor.redact(c[qid]),
+                        source="Respondent",
+                        ref=c["_respondent"],
+                        warning="",
+                    )
+                )
+                continue
             sector = c.get(SECTOR_QUESTION)
             group = labels.get(sector, "Sector not given") if sector else "Sector not given"
             route = routes.get(c["_route"])

@@ -118,6 +118,7 @@ def write_survey_report(
         "survey": spec.survey,
         "source": spec.model.source,
         "synthetic": synthetic,
+        "draft": spec.model.status == "draft",
         "profile": profile,
         "profile_note": PROFILE_NOTES[profile],
         "generated_at": str(manifest.get("generated_at") or generation_stamp()),

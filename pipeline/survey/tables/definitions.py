@@ -360,7 +360,7 @@ def _table_problems(t: TableSpec, q: Questionnaire) -> Iterator[tuple[str, str]]
 def _population_problems(
     pop: Population, question: Question, q: Questionnaire, field: str
 ) -> Iterator[tuple[str, str]]:
-    if pop.route is not None and pop.route not in q.model.routing.routes:
+    if pop.route is not None and pop.route not in q.routes:
         yield f"unknown route '{pop.route}'", f"{field}.route"
     if question.route and pop.route != question.route:
         yield (
