@@ -86,10 +86,14 @@ class Profile:
     def question_columns(self) -> list[Column]:
         return [c for c in self.columns if c.role == "question"]
 
+    _cells: dict[int, list[str]] = field(default_factory=dict, repr=False)
+
     def cells(self, col: Column) -> list[str]:
-        """Stripped cells of one column, one per response row ('' when blank)."""
-        s = self.grid.column(col.index, self.header_rows)
-        return [v.strip() for v in s.to_list()]
+        """Stripped cells of one column, one per response row ('' when blank); read once."""
+        if col.index not in self._cells:
+            s = self.grid.column(col.index, self.header_rows)
+            self._cells[col.index] = [v.strip() for v in s.to_list()]
+        return self._cells[col.index]
 
 
 def profile_export(path: Path, sheet: str | None = None) -> Profile:

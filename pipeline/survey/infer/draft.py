@@ -13,11 +13,13 @@ from pathlib import Path
 
 from pipeline.core.hashing import file_sha256
 from pipeline.core.text import norm
+from pipeline.survey.infer.breakoff import BreakOff, find_break_off
 from pipeline.survey.infer.columns import Column, Profile, group_columns, profile_export
 from pipeline.survey.infer.questions import DraftQuestion, Inferrer
 from pipeline.survey.infer.scales import NON_SUBSTANTIVE
 
 BLOCK = "main"
+OPENING = "opening"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Draft:
     profile: Profile
     questions: list[DraftQuestion]
     sha256: str
+    break_off: BreakOff | None = None
 
     def column_keys(self) -> dict[str, str]:
         """Mapped column -> export header key, in export order."""
@@ -39,7 +42,11 @@ def infer_draft(path: Path, sheet: str | None = None) -> Draft:
     questions = Inferrer(prof).questions(group_columns(prof))
     for q in questions:
         _assign_columns(q)
-    return Draft(prof, questions, file_sha256(Path(path)))
+    bo = find_break_off(prof, questions)
+    if bo:
+        for q in questions[: bo.last_opening + 1]:
+            q.block = OPENING
+    return Draft(prof, questions, file_sha256(Path(path)), bo)
 
 
 def _assign_columns(q: DraftQuestion) -> None:
@@ -86,12 +93,12 @@ def questionnaire_yaml(d: Draft, survey: str) -> str:
     ]
     for role in ("respondent_id", "collector_id", "started", "ended"):
         if role in meta:
-            out.append(f"  {role}: {s(meta[role].key)}  # column {meta[role].number}")
+            out.append(f"  {role}: {s(meta[role].key)}  # {_where(meta[role])}")
     if "respondent_id" not in meta:
         out.append("  # no respondent id column found: the row number stands in for it")
     if ident:
         out.append("  identifying:  # recognised from the header: dropped at ingest, never read")
-        out += [f"    - {s(c.key)}  # column {c.number}" for c in ident]
+        out += [f"    - {s(c.key)}  # {_where(c)}" for c in ident]
         names = [c for c in ident if c.name_column]
         if names:
             out.append(
@@ -100,27 +107,55 @@ def questionnaire_yaml(d: Draft, survey: str) -> str:
             out += [f"    - {s(c.key)}" for c in names]
     if ignored:
         out.append("  ignored:  # read by nobody: export metadata, not answers")
-        out += [f"    - {s(c.key)}  # column {c.number}: {c.reason}" for c in ignored]
+        out += [f"    - {s(c.key)}  # {_where(c)}: {c.reason}" for c in ignored]
     out.append("  columns:  # mapped column: export header key (matched by key, not question text)")
     out += [f"    {name}: {s(key)}" for name, key in d.column_keys().items()]
     has_id = "respondent_id" in meta
+    bo = d.break_off
+    out += ["", "cleaning:"]
+    if bo:
+        last, nxt = d.questions[bo.last_opening], d.questions[bo.next_stop]
+        out += [
+            f"  partial_after_block: {OPENING}  # {bo.rows} response(s) stop at or before "
+            f"'{last.id}'",
+            f"  # and no response stops between it and '{nxt.id}': nothing answered after the",
+            "  # opening block = a partial response (removed). Set null to keep them.",
+        ]
+    else:
+        out.append(
+            "  partial_after_block: null  # a response with no answer at all is removed as partial"
+        )
+    has_collector = "collector_id" in meta
     out += [
-        "",
-        "cleaning:",
-        "  partial_after_block: null  # a response with no answer at all is removed as partial",
         "  duplicates:",
         f"    same_respondent_id: {str(has_id).lower()}"
         + ("  # the earliest of two rows with one id is kept" if has_id else "  # no id column"),
-        "    identical_answers_same_collector: false  # off in a draft: short surveys repeat answer sets",
+        f"    identical_answers_same_collector: {str(has_collector).lower()}"
+        + (
+            "  # every answer identical, same collector: a double submission"
+            if has_collector
+            else "  # no collector column: identical answer sets may be different people"
+        ),
         "",
         "blocks:",
-        f'  - {{id: {BLOCK}, label: "All questions (one block: write the real sections)"}}',
     ]
+    if bo:
+        out.append(
+            f'  - {{id: {OPENING}, label: "Opening questions (inferred from where partial '
+            'responses stop)"}'
+        )
+    out.append(f'  - {{id: {BLOCK}, label: "All other questions (write the real sections)"}}')
     out += _option_sets(d.questions)
     out += ["", "questions:"]
     for q in d.questions:
         out += _question_lines(q)
     return "\n".join(out) + "\n"
+
+
+def _where(c: Column) -> str:
+    """'column 3' plus the header text when the key is an id ('V3' is 'Name')."""
+    text = c.header.display
+    return f"column {c.number}" + (f" ({text[:60]})" if text and text != c.key else "")
 
 
 def _title(path: Path) -> str:
@@ -168,7 +203,7 @@ def _question_lines(q: DraftQuestion) -> list[str]:
     cols = ", ".join(str(c.number) for c in q.columns.values())
     out = [
         f"  - id: {q.id}  # export column(s) {cols}",
-        f"    block: {BLOCK}",
+        f"    block: {q.block}",
         f"    type: {q.type}",
         f"    text: {s(q.text)}",
         "    wording: export",

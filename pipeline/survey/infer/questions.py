@@ -114,6 +114,7 @@ class DraftQuestion:
     other: Column | None = None
     value_columns: list[Column] = field(default_factory=list)  # option or value columns
     max_choices: int | None = None
+    block: str = "main"
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -129,13 +130,16 @@ def question_slug(text: str, words: int = 5) -> str:
 
 
 class Ids:
-    """Unique snake_case ids: a repeat gets _2, _3."""
+    """Unique snake_case ids: a repeat gets _2, _3. Question ids start with a letter; option
+    codes need not (a rank or a Qualtrics choice code stays '1')."""
 
-    def __init__(self) -> None:
+    def __init__(self, letter_first: bool = True) -> None:
         self.used: set[str] = set()
+        self.letter_first = letter_first
 
     def take(self, base: str) -> str:
-        base = base if base and base[0].isalpha() else f"q_{base}".rstrip("_")
+        if self.letter_first and not (base and base[0].isalpha()):
+            base = f"q_{base}".rstrip("_")
         out, n = base, 1
         while out in self.used:
             n += 1
@@ -179,9 +183,19 @@ def _order(values: list[str], counts: dict[str, int]) -> tuple[list[str], str]:
         return float(m.group(0).replace(",", "")) if m else None
 
     if all(lead(v) is not None for v in values) and len(values) > 1:
-        bump = {v: (1 if re.match(r"^\s*(>|over|more than)", norm(v)) else 0) for v in values}
+        bump = {v: _bound(v) for v in values}
         return sorted(values, key=lambda v: (lead(v), bump[v])), "by the number in each label"
     return sorted(values, key=lambda v: -counts[v]), "by frequency in this export"
+
+
+def _bound(label: str) -> int:
+    """-1 for 'under 1', +1 for 'over 5' / '250+': orders open-ended bands around their number."""
+    n = norm(label)
+    if re.match(r"^\s*(<|under|less than|fewer than|up to|below)", n):
+        return -1
+    if re.match(r"^\s*(>|over|more than|above)", n) or re.search(r"\d\s*(\+|or more|plus)", n):
+        return 1
+    return 0
 
 
 def _closed(col: Column, sub: str, layout: str) -> bool:
@@ -236,12 +250,9 @@ class Inferrer:
         self.ids = Ids()
         self.scales: dict[tuple[str, ...], str] = {}  # ordered labels -> option set name
         self.set_names = Ids()
-        self._rows: dict[int, list[str]] = {}
 
     def cells(self, col: Column) -> list[str]:
-        if col.index not in self._rows:
-            self._rows[col.index] = self.prof.cells(col)
-        return self._rows[col.index]
+        return self.prof.cells(col)
 
     def questions(self, groups: list[Group]) -> list[DraftQuestion]:
         return [q for g in groups for q in self.group(g)]
@@ -293,7 +304,7 @@ class Inferrer:
     def _scale(self, q: DraftQuestion, values: list[str], counts: dict[str, int]) -> None:
         """Options of a closed question (or a matrix's shared scale): a known scale is ordered."""
         m = match_scale(values)
-        codes = Ids()
+        codes = Ids(letter_first=False)
         if m:
             q.type, q.scale = "likert", m
             q.options = _options(list(m.ordered), codes)
@@ -314,7 +325,7 @@ class Inferrer:
         q.options = _options(ordered, codes)
 
     def _multi(self, base: str, text: str, main: list[tuple[Column, str]]) -> DraftQuestion:
-        codes = Ids()
+        codes = Ids(letter_first=False)
         cols = [c for c, _ in main]
         q = DraftQuestion(self.ids.take(base), "multi", text, "", {}, value_columns=cols)
         for c, sub in main:
