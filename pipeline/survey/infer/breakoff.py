@@ -11,6 +11,7 @@ and ``cleaning.partial_after_block`` names it. The rule, the gap and the count g
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 from dataclasses import dataclass
 
 from pipeline.survey.infer.columns import Profile
@@ -47,7 +48,7 @@ def find_break_off(prof: Profile, questions: list[DraftQuestion]) -> BreakOff | 
     min_gap = max(3, int(len(questions) * MIN_GAP_SHARE))
     best: BreakOff | None = None
     early = 0
-    for a, b in zip(occupied, occupied[1:], strict=False):
+    for a, b in pairwise(occupied):
         early += stops[a]
         if b - a < min_gap or early > MAX_EARLY_SHARE * answering:
             continue
