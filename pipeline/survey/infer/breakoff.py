@@ -11,8 +11,8 @@ and ``cleaning.partial_after_block`` names it. The rule, the gap and the count g
 from __future__ import annotations
 
 from collections import Counter
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 
 from pipeline.survey.infer.columns import Profile
 from pipeline.survey.infer.questions import DraftQuestion
