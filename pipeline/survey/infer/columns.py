@@ -196,6 +196,8 @@ def _common_text(texts: list[str]) -> str:
         while not t.startswith(prefix):
             prefix = prefix[:-1]
     cut = prefix.rstrip()
+    if cut.endswith("/"):  # 'Question / Item' (a " - " header split by the layout reader)
+        return cut.rstrip(" /") or texts[0]
     if "-" in cut and any(t[len(prefix) :].strip() for t in texts):
         cut = cut[: cut.rfind("-")] if not cut.endswith("-") else cut[:-1]
     return cut.strip(" -") or texts[0]
@@ -207,7 +209,7 @@ def _subs(g: Group, layout: Layout) -> list[str]:
     texts = [c.header.display for c in g.columns]
     out = []
     for c, t in zip(g.columns, texts, strict=True):
-        rest = t[len(g.text) :].strip(" -") if t.startswith(g.text) else ""
+        rest = t[len(g.text) :].strip(" -/") if t.startswith(g.text) else ""
         m = QUALTRICS_ID.match(c.header.key or "")
         suffix = (m.group("sub") or "").lstrip("_") if m else ""
         out.append(rest or suffix or c.header.key)

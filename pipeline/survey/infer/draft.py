@@ -36,6 +36,10 @@ class Draft:
         pairs = [(c.index, name, c.key) for q in self.questions for name, c in q.columns.items()]
         return {name: key for _, name, key in sorted(pairs)}
 
+    def column_index(self) -> dict[str, int]:
+        """Mapped column -> 0-based export column."""
+        return {name: c.index for q in self.questions for name, c in q.columns.items()}
+
 
 def infer_draft(path: Path, sheet: str | None = None) -> Draft:
     prof = profile_export(path, sheet)
