@@ -35,8 +35,17 @@ def _init_and_run(export: Path, tmp: Path, *extra: str) -> tuple[Path, Path]:
     out = tmp / "out"
     r = runner.invoke(
         app,
-        ["survey", "run", str(export), "--survey", str(spec_dir / "questionnaire.yaml")]
-        + ["--allow-draft", "--out", str(out), "--no-suggest"],
+        [
+            "survey",
+            "run",
+            str(export),
+            "--survey",
+            str(spec_dir / "questionnaire.yaml"),
+            "--allow-draft",
+            "--out",
+            str(out),
+            "--no-suggest",
+        ],
     )
     assert r.exit_code == 0, r.output
     return spec_dir, out / "drafted"
@@ -196,8 +205,17 @@ def test_an_unknown_banner_is_refused_with_the_choices(tmp_path):
     export = gx.write_surveymonkey(tmp_path / "sm.csv")
     r = runner.invoke(
         app,
-        ["survey", "init", str(export), "--survey", "x", "--into", str(tmp_path / "s")]
-        + ["--banner", "nope"],
+        [
+            "survey",
+            "init",
+            str(export),
+            "--survey",
+            "x",
+            "--into",
+            str(tmp_path / "s"),
+            "--banner",
+            "nope",
+        ],
     )
     assert r.exit_code == 2 and "volunteer_young_people" in r.output
     assert not (tmp_path / "s" / "questionnaire.yaml").exists()
