@@ -28,8 +28,17 @@ def init_and_run(export: Path, tmp: Path, *extra: str) -> tuple[Path, Path]:
     spec = str(spec_dir / "questionnaire.yaml")
     r = runner.invoke(
         app,
-        ["survey", "run", str(export), "--survey", spec, "--allow-draft", "--out", str(out)]
-        + ["--no-suggest"],
+        [
+            "survey",
+            "run",
+            str(export),
+            "--survey",
+            spec,
+            "--allow-draft",
+            "--out",
+            str(out),
+            "--no-suggest",
+        ],
     )
     assert r.exit_code == 0, r.output
     return spec_dir, out / "drafted"
