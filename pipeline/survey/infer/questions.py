@@ -23,7 +23,7 @@ from datetime import datetime
 
 from pipeline.core.text import norm
 from pipeline.survey.infer.columns import Column, Group, Profile
-from pipeline.survey.infer.scales import ScaleMatch, match_scale
+from pipeline.survey.infer.scales import NON_SUBSTANTIVE, ScaleMatch, match_scale
 from pipeline.survey.ingest.declared import QUALTRICS
 from pipeline.survey.ingest.mapping import TRUTHY
 
@@ -182,10 +182,19 @@ def _order(values: list[str], counts: dict[str, int]) -> tuple[list[str], str]:
         m = re.search(r"\d[\d,]*(\.\d+)?", v)
         return float(m.group(0).replace(",", "")) if m else None
 
-    if all(lead(v) is not None for v in values) and len(values) > 1:
-        bump = {v: _bound(v) for v in values}
-        return sorted(values, key=lambda v: (lead(v), bump[v])), "by the number in each label"
+    numbered = [v for v in values if lead(v) is not None]
+    rest = [v for v in values if lead(v) is None]
+    if len(numbered) > 1 and all(NON_SUBSTANTIVE.match(norm(v)) for v in rest):
+        ordered = sorted(numbered, key=lambda v: (lead(v), _bound(v)))
+        how = "by the number in each label" + (", non-answers last" if rest else "")
+        return ordered + sorted(rest, key=lambda v: -counts[v]), how
     return sorted(values, key=lambda v: -counts[v]), "by frequency in this export"
+
+
+def _span(cols: list[Column]) -> str:
+    if len(cols) == 1:
+        return f"column {cols[0].number}"
+    return f"columns {cols[0].number}-{cols[-1].number}"
 
 
 def _bound(label: str) -> int:
@@ -207,7 +216,8 @@ def _closed(col: Column, sub: str, layout: str) -> bool:
         return False
     if layout in QUALTRICS and all(_is_number(v) for v in vals):
         return len(vals) <= 12 and all(re.fullmatch(r"-?\d+", v) for v in vals)
-    long = sum(len(v) for v in vals) / len(vals) > 60
+    # long answers are typed text, unless they repeat like option labels do
+    long = sum(len(v) for v in vals) / len(vals) > 60 and col.answered < 5 * len(vals)
     if sub == SM_RESPONSE:
         return len(vals) <= 60 and not long
     if all(_is_number(v) for v in vals):
@@ -265,7 +275,13 @@ class Inferrer:
         base = question_slug(g.text) if layout not in QUALTRICS else slug(g.stem or g.text, 30)
         if not main:  # only text boxes
             return [self._text(base, g.text, c, f"{s}") for c, s in others]
-        if len(main) == 1:
+        lone_option = (
+            len(main) == 1
+            and layout not in QUALTRICS
+            and norm(main[0][1]) not in ("", SM_RESPONSE, SM_OPEN)
+            and {norm(v) for v in main[0][0].values} <= {norm(main[0][1])}
+        )
+        if len(main) == 1 and not lone_option:
             col, sub = main[0]
             q = self._single_column(base, g.text, col, norm(sub))
         elif all(_checkbox(c, s, layout) for c, s in main):
@@ -332,7 +348,7 @@ class Inferrer:
             label = sub or c.key
             aliases = tuple(v for v in c.values if norm(v) not in {norm(label)} | TRUTHY)
             q.options.append(DraftOption(codes.take(slug(label) or "opt"), label, aliases))
-        span = f"columns {cols[0].number}-{cols[-1].number}"
+        span = _span(cols)
         filled = self._filled_per_row(cols)
         answering = [n for n in filled if n]
         if answering and max(answering) == 1 and len(answering) >= 5:
@@ -343,8 +359,9 @@ class Inferrer:
                 "with max_choices 1, so percentages are those of a single choice"
             )
         else:
+            cell = "1" if self.prof.layout in QUALTRICS else "option text"
             q.inferred = (
-                f"{span}: multi-select (one column per option, cell = option text or blank; "
+                f"{span}: multi-select (one column per option, cell = {cell} or blank; "
                 f"{len(answering)} rows ticked at least one)"
             )
         return q
