@@ -29,9 +29,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv (CPU torch first) and install joinedup with its dev tools
 
-report: $(STAMP) ## Run the whole pipeline on the reference data (or EXPORT=path) and print where the report is
-	$(VENV)/bin/joinedup survey run $(EXPORT) --survey $(SURVEY) --out $(OUT)
-	@if $(VENV)/bin/joinedup joq --help >/dev/null 2>&1 && [ -d data/reference/joq ]; then \
+report: $(STAMP) ## Run the whole pipeline on the reference data (or EXPORT=path SURVEY=name: drafts a spec first if there is none)
+	@if [ ! -f schemas/surveys/$(SURVEY)/questionnaire.yaml ]; then \
+		$(VENV)/bin/joinedup survey init $(EXPORT) --survey $(SURVEY) || exit $$?; fi
+	@if grep -q '^status: draft' schemas/surveys/$(SURVEY)/questionnaire.yaml; then \
+		echo "note: schemas/surveys/$(SURVEY)/ is a DRAFT spec: the report is marked DRAFT until you review it and set status: reviewed"; \
+		$(VENV)/bin/joinedup survey run $(EXPORT) --survey $(SURVEY) --out $(OUT) --allow-draft; \
+	else $(VENV)/bin/joinedup survey run $(EXPORT) --survey $(SURVEY) --out $(OUT); fi
+	@if [ "$(SURVEY)" = interactions_2025 ] && $(VENV)/bin/joinedup joq --help >/dev/null 2>&1 && [ -d data/reference/joq ]; then \
 		$(VENV)/bin/joinedup joq reference --out $(OUT); fi
 
 test: $(STAMP) ## Lint (ruff check + format check), run the test suite, and verify the published figures

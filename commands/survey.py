@@ -110,10 +110,10 @@ def init(
         typer.echo(line)
     if result.written:
         typer.echo(f"Draft spec written to {result.directory}/ (questionnaire.yaml, tables.yaml)")
+        target = survey if into is None else f"{result.directory}/questionnaire.yaml"
         typer.echo(
             "Review every `inferred:` line, then set `status: reviewed`; until then run it with "
-            f"`joinedup survey run {export} --survey {result.directory}/questionnaire.yaml "
-            "--allow-draft`"
+            f"`joinedup survey run {export} --survey {target} --allow-draft`"
         )
         return
     assert result.diff is not None
