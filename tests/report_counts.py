@@ -78,7 +78,7 @@ def pandas_matches_report(export: Path, tmp: Path, encoding: str | None = None) 
             else:
                 col = raw[idx[q.id]]
                 option = next(o for o in spec.options(q) if o.code == row["row"])
-                labels = {option.label, *option.aliases}
+                labels = {option.label, option.code, *option.aliases}  # a code is accepted too
                 n, base = int(col.isin(labels).sum()), int((col != "").sum())
             assert (int(row["n"]), int(row["base"])) == (n, base), (t["id"], row["row"])
             checked += 1

@@ -388,7 +388,7 @@ class Inferrer:
     ) -> list[DraftQuestion]:
         k = len(main)
         out = []
-        labels = [str(i) for i in range(1, k + 1)]
+        ranks = [str(i) for i in range(1, k + 1)]
         name = self.set_names.take(f"{base}_rank")
         for c, sub in main:
             q = DraftQuestion(
@@ -400,7 +400,7 @@ class Inferrer:
                 {},
                 value_columns=[c],
             )
-            q.options = [DraftOption(lab, lab) for lab in labels]
+            q.options = [DraftOption(r, f"Ranked {r}") for r in ranks]
             q.option_set = name
             out.append(q)
         return out

@@ -230,10 +230,18 @@ def key_findings(
     return out
 
 
-def funnel_context(funnel: pl.DataFrame) -> dict[str, Any]:
-    steps = [
-        (FUNNEL_LABELS.get(s, s), int(c), FUNNEL_LEVEL.get(s, 0)) for s, c in funnel.iter_rows()
-    ]
+def funnel_context(
+    funnel: pl.DataFrame, partial_block: str | None = "background"
+) -> dict[str, Any]:
+    """Funnel rows and chart; the partial-removal label names the spec's partial rule."""
+    labels = dict(FUNNEL_LABELS)
+    if partial_block != "background":
+        labels["removed_partial"] = (
+            "Removed: partial (nothing answered)"
+            if partial_block is None
+            else f"Removed: partial (nothing after the {partial_block} questions)"
+        )
+    steps = [(labels.get(s, s), int(c), FUNNEL_LEVEL.get(s, 0)) for s, c in funnel.iter_rows()]
     rows = [{"label": label, "count": c} for label, c, _ in steps]
     svg = charts.funnel_chart(steps, title="Cleaning funnel") if steps else ""
     return {"rows": rows, "svg": svg}

@@ -123,7 +123,7 @@ def write_survey_report(
         "profile_note": PROFILE_NOTES[profile],
         "generated_at": str(manifest.get("generated_at") or generation_stamp()),
         "key_findings": ctx.key_findings(tables, tables_spec, profile),
-        "funnel": ctx.funnel_context(funnel),
+        "funnel": ctx.funnel_context(funnel, spec.model.cleaning.partial_after_block),
         "sections": sections,
         "check": ctx.check_context(check),
         "methods": ctx.methods_context(spec, tables_spec, ledger),

@@ -39,6 +39,7 @@ def default_tables(
             t = _table(len(tables) + 1, q, "crosstab", note)
             t["measure"] = _statistic(q)
             t["group_by"] = [banner]
+            t["base_text"] = "usable respondents answering '{item}' who answered the question"
             t["title"] = f"{q.text} — by {spec.question(banner).text}"
             tables.append(t)
     return {
