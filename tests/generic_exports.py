@@ -40,7 +40,12 @@ META = [
     "Custom Data 1",
 ]
 PLACES = ["Leeds café", "Village hall", "Community centre", "Library", "Church hall"]
-WISHES = ["More funding for trips", "Training on safeguarding", "A bigger hall", "Time to plan"]
+WISHES = [
+    "More funding for trips",
+    "Training on safeguarding",
+    "A bigger hall",
+    "Time to plan, ring me on 07700 900123 or mail sam@example.org",
+]
 
 
 @dataclass(frozen=True)

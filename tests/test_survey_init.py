@@ -121,6 +121,18 @@ def test_the_report_is_the_usual_bundle_marked_draft_with_question_wording_as_ti
     assert (ledger["rule"] == "partial_response").sum() == 5  # the generated break-offs
 
 
+def test_open_text_is_listed_for_coding_redacted(tmp_path):
+    export = gx.write_surveymonkey(tmp_path / "sm.csv")
+    _, out = _init_and_run(export, tmp_path)
+    listed = pd.read_csv(out / "open_text.csv", dtype=str, keep_default_na=False)
+    people = [r for r in gx.respondents() if not r.partial and r.help]
+    assert len(listed[listed["question"] == "help_most_role"]) == len(people)
+    text = (out / "open_text.csv").read_text(encoding="utf-8") + (out / "report.html").read_text(
+        encoding="utf-8"
+    )
+    assert "sam@example.org" not in text and "07700 900123" not in text
+
+
 def test_a_banner_crosstabs_every_other_closed_question(tmp_path):
     export = gx.write_surveymonkey(tmp_path / "sm.csv")
     spec_dir, out = _init_and_run(export, tmp_path, "--banner", "volunteer_young_people")

@@ -192,6 +192,13 @@ def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], prof
         seed=DEFAULT_SEED,
         questions=quote_questions(p.spec),
     )
+    from pipeline.core.safety.export import write_csv
+    from pipeline.survey.report.open_text import open_text_answers
+
+    write_csv(
+        open_text_answers(p.data.responses, p.spec, names=p.ingested.names),
+        out / "open_text.csv",
+    )
     seeds = manifest.get("seeds")
     manifest["seeds"] = {**(seeds if isinstance(seeds, dict) else {}), "quotes": DEFAULT_SEED}
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
