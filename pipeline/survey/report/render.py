@@ -107,7 +107,12 @@ def write_survey_report(
         sec["notes"] += ctx.data_notes(t, data)
         sections.append(sec)
         sheets[t.id] = frame
-        notes[t.id] = [*sec["bases"], f"Base rule: {t.base} ({ctx.BASE_WORDS[t.base]}).", t.source]
+        notes[t.id] = [
+            t.title,
+            *sec["bases"],
+            f"Base rule: {t.base} ({ctx.BASE_WORDS[t.base]}).",
+            t.source,
+        ]
         notes[t.id] += [*sec["notes"], PROFILE_NOTES[profile]]
     write_xlsx(sheets, out_dir / "tables.xlsx", notes)
     write_csv(check, out_dir / "published_check.csv")
