@@ -6,6 +6,7 @@ The exports are generated (tests/generic_exports.py) in the shapes of the real f
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import generic_exports as gx
@@ -230,3 +231,12 @@ def test_the_inferred_reference_spec_reproduces_published_single_choice_figures(
         row = by_label[v["label"]]
         assert row["base"] == fig["base"]
         assert abs(row["pct"] - v["pct"]) <= 0.5, (v["label"], row["pct"], v["pct"])
+
+
+def test_the_inferred_reference_spec_finds_the_published_partials_and_duplicate(reference_run):
+    """Chapter 2: 320 responses, 1 duplicate and 23 partials removed, 296 usable."""
+    _, out = reference_run
+    funnel = dict(pl.read_csv(out / "funnel.csv").iter_rows())
+    assert funnel == {"raw": 320, "removed_duplicate": 1, "removed_partial": 23, "usable": 296}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["spec_status"] == "draft"
