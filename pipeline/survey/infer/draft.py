@@ -223,10 +223,3 @@ def _question_lines(q: DraftQuestion) -> list[str]:
         out.append("    options:")
         out += [_option_line(o, "      ") for o in q.options]
     return out
-
-
-def column_of(d: Draft, name: str) -> Column:
-    for q in d.questions:
-        if name in q.columns:
-            return q.columns[name]
-    raise KeyError(name)

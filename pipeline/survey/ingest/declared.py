@@ -34,11 +34,11 @@ def header_keys(headers: list[Header], layout: Layout) -> list[str]:
     return out
 
 
-def is_identifying(h: Header, extra: frozenset[str] = frozenset()) -> bool:
+def is_identifying(h: Header) -> bool:
     """IP, email, names, custom data, location: recognised from the header alone."""
     ident = norm(h.key)
     q_only = norm(h.question) if not h.sub else ""
-    return any(bool(v) and (v in extra or bool(IDENTIFYING.match(v))) for v in (ident, q_only))
+    return any(bool(v) and bool(IDENTIFYING.match(v)) for v in (ident, q_only))
 
 
 def is_name_column(h: Header) -> bool:
