@@ -419,8 +419,10 @@ def import_qdpx(
     from pipeline.joq.exchange import import_qdpx as run
 
     s = opts.session()
-    typer.echo(run(s, month, file, coder, force, ignore_unknown).summary())
-    typer.echo(f"re-run `joinedup joq code {month}` to retrain on the new decisions")
+    res = run(s, month, file, coder, force, ignore_unknown)
+    typer.echo(res.summary())
+    if sum(res.stored.values()):
+        typer.echo(f"re-run `joinedup joq code {month}` to retrain on the new decisions")
 
 
 @joq_command("frame-from-qdc", outputs=False)

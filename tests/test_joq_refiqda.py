@@ -261,6 +261,118 @@ def test_codings_without_a_user_need_a_named_coder(month):
     assert res.stored == {"EF": 1}
 
 
+# What QualCoder 3.x writes when it exports a project it imported from us (Project > Export >
+# REFI-QDA Project; checked by running it, see docs/qda-exchange.md): every GUID is new and random,
+# users are named from the coders' names, each coding is its own selection, a Coding has no
+# creationDateTime, code descriptions and the project description (our state line) come back
+# verbatim, and sources sit in a lower-case sources/ folder written with a BOM.
+QUALCODER = """<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns:xsd="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="joq.qda" origin="3.7" \
+creatingUserGUID="dfa4ec67-fd8f-4558-a0cd-4389d6f11a66" creationDateTime="2025-02-01T10:00:00Z" \
+xmlns="urn:QDA-XML:project:1.0">
+<Users>
+<User guid="78e58cfc-e910-4565-8465-234a17a17849" name="joinedup (machine)" />
+<User guid="3b1a9da9-9785-493a-babe-a7a10e1a3ac1" name="AB" />
+<User guid="5c0d2e77-1f3a-4b6e-9d2c-8a7b6c5d4e3f" name="CD" />
+</Users>
+<CodeBook>
+<Codes>
+<Code guid="2d8220bf-2c1b-48ab-a430-6fd79610f34a" name="Communication" isCodable="false">
+<Description>talking
+[joinedup theme id: communication]</Description>
+<Code guid="d8ddf2f2-b4e3-4d68-87de-f7e7031d8889" name="Talk more" isCodable="true" color="#3D6CB3">
+<Description>{talk}</Description>
+</Code>
+</Code>
+<Code guid="b3a1ed30-56b4-4869-afb7-b25c8867a7a0" name="Funding" isCodable="false">
+<Description>money
+[joinedup theme id: funding_resources]</Description>
+<Code guid="d282cc59-09bb-4902-8684-5245c2b37841" name="Funding" isCodable="true" color="#FF6F00">
+<Description>{money}</Description>
+</Code>
+</Code>
+<Code guid="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" name="Other" isCodable="false">
+<Code guid="1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e" name="Other" isCodable="true" color="#999999">
+<Description>{other}</Description>
+</Code>
+</Code>
+</Codes>
+</CodeBook>
+<Sources>
+<TextSource plainTextPath="internal://ea8b3701-8546-42df-9cc8-2f2089fb46a7.txt" \
+creatingUser="78e58cfc-e910-4565-8465-234a17a17849" creationDateTime="2025-02-01T10:00:00Z" \
+guid="e553f0ec-86b5-4db2-9607-57709f50fc5e" name="R01">
+<PlainTextSelection guid="652452d6-87af-4c98-aac0-29400c39a823" startPosition="0" \
+endPosition="23" name="Talk to each other more" creatingUser="3b1a9da9-9785-493a-babe-a7a10e1a3ac1" \
+creationDateTime="2025-02-01T10:00:00Z">
+<Coding guid="c15cb23c-9c48-4451-9c29-71161941eb75" creatingUser="3b1a9da9-9785-493a-babe-a7a10e1a3ac1" >
+<CodeRef targetGUID="d8ddf2f2-b4e3-4d68-87de-f7e7031d8889" />
+</Coding>
+</PlainTextSelection>
+</TextSource>
+<TextSource plainTextPath="internal://dd759a70-40ca-44b8-9959-b2714b4f6036.txt" \
+creatingUser="78e58cfc-e910-4565-8465-234a17a17849" creationDateTime="2025-02-01T10:00:00Z" \
+guid="9873d8fc-bf6d-4a79-b24f-d2c5529b92aa" name="R02">
+<PlainTextSelection guid="425294a9-f7e9-4a4b-9d17-e40b41ac73d5" startPosition="0" \
+endPosition="28" name="More funding for youth clubs" creatingUser="78e58cfc-e910-4565-8465-234a17a17849" \
+creationDateTime="2025-02-01T10:00:00Z">
+<Coding guid="618cfa50-d491-4fb0-a607-e52026dfa82c" creatingUser="78e58cfc-e910-4565-8465-234a17a17849" >
+<CodeRef targetGUID="d282cc59-09bb-4902-8684-5245c2b37841" />
+</Coding>
+</PlainTextSelection>
+</TextSource>
+<TextSource plainTextPath="internal://401404d6-dc31-4e55-b266-da9210cdb111.txt" \
+creatingUser="78e58cfc-e910-4565-8465-234a17a17849" creationDateTime="2025-02-01T10:00:00Z" \
+guid="7534677a-c99b-4f85-ba77-f743826b501f" name="R03">
+<PlainTextSelection guid="8c15bb94-afe7-49f0-9ddf-dccbd79e315b" startPosition="0" \
+endPosition="15" name="Money for staff" creatingUser="78e58cfc-e910-4565-8465-234a17a17849" \
+creationDateTime="2025-02-01T10:00:00Z">
+<Coding guid="6d929f91-bb57-453d-b7bd-a6b6be831e28" creatingUser="78e58cfc-e910-4565-8465-234a17a17849" >
+<CodeRef targetGUID="d282cc59-09bb-4902-8684-5245c2b37841" />
+</Coding>
+</PlainTextSelection>
+<PlainTextSelection guid="6ac2afaa-0eee-45dd-a6d0-db01de760e04" startPosition="0" \
+endPosition="5" name="Money" creatingUser="5c0d2e77-1f3a-4b6e-9d2c-8a7b6c5d4e3f" \
+creationDateTime="2025-02-03T09:00:00Z">
+<Coding guid="3be2fb2b-feed-4e7b-ad61-f809d936e849" creatingUser="5c0d2e77-1f3a-4b6e-9d2c-8a7b6c5d4e3f" >
+<CodeRef targetGUID="d282cc59-09bb-4902-8684-5245c2b37841" />
+</Coding>
+</PlainTextSelection>
+</TextSource>
+</Sources>
+<Description>joinedup-state: {{&quot;decision_seq&quot;: {seq}, &quot;frame_version&quot;: 2, \
+&quot;month&quot;: &quot;2025-01&quot;}}</Description>
+</Project>"""
+
+
+def qualcoder_qdpx(s, tmp: Path) -> Path:
+    frame = s.frame(MONTH)
+    seq = s.con.execute("SELECT max(seq) FROM joq_decisions").fetchall()[0][0]
+    descs = {c.id: refiqda.code_description(c) for c in frame.codes}
+    path = tmp / "qualcoder.qdpx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("project.qde", QUALCODER.format(seq=seq, **descs))
+        z.writestr(
+            "sources/ea8b3701-8546-42df-9cc8-2f2089fb46a7.txt", "\ufeffTalk to each other more"
+        )
+    return path
+
+
+def test_a_project_re_exported_by_qualcoder_keeps_machine_codes_as_machine_codes(month, schema):
+    s, tmp = month
+    path = qualcoder_qdpx(s, tmp)
+    schema.validate(io.BytesIO(project_of(path)))  # the fixture is a valid project
+    res = exchange.import_qdpx(s, MONTH, path)
+    # the machine is known by its user name though QualCoder gave it a new GUID; AB's coding is
+    # what joinedup already holds; only CD's few words on R03 are new
+    assert res.stored == {"CD": 1} and res.matched.machine_codings == 2
+    assert not res.foreign and res.warnings == []
+    latest = store.latest_decisions(s.con, MONTH).filter(store.pl.col("coder") == "CD")
+    assert latest["response_id"].to_list() == ["R03"] and latest["codes"].to_list() == [["money"]]
+    assert exchange.import_qdpx(s, MONTH, path).stored == {}
+
+
 def test_a_codebook_seeds_a_draft_frame(month):
     s, tmp = month
     exchange.export_month(s, MONTH, qdc=tmp / "m.qdc")
@@ -328,6 +440,7 @@ def test_cli_export_and_import(month):
     r = CliRunner().invoke(app, ["joq", "import-qdpx", MONTH, str(tmp / "c.qdpx"), *common])
     assert r.exit_code == 0, r.output
     assert "0 decision(s) stored" in r.output
+    assert "re-run" not in r.output  # nothing new to retrain on
 
 
 def test_synthetic_months_say_so_in_the_project(month):

@@ -480,7 +480,11 @@ def match_project(
             unknown_sources.append(name or sg)
         else:
             rid_of[sg] = rid
-    machine_guid = guid("user", MACHINE_USER)
+    # By name as well as by our GUID: a program that re-exports the project (QualCoder does) gives
+    # every user a new GUID but keeps the name, and machine codes must never become decisions.
+    machine_guids = {guid("user", MACHINE_USER)} | {
+        g for g, n in parsed.users.items() if n == MACHINE_USER
+    }
     decisions: dict[str, dict[str, set[str]]] = {}
     order: dict[str, str] = {}
     machine = unattributed = 0
@@ -492,7 +496,7 @@ def match_project(
             if name not in unknown:
                 unknown.append(name)
             continue
-        if user == machine_guid:
+        if user in machine_guids:
             machine += 1
             continue
         coder = parsed.users.get(user or "", "") or default_coder
