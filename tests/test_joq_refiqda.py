@@ -124,6 +124,23 @@ def test_sources_are_redacted_and_point_at_their_files(month):
         assert f"Sources/{path}" in names
 
 
+def test_a_reviewers_note_is_a_note_and_the_answers_description(month):
+    """QualCoder keeps a Note only as a journal or an annotation of a selection, so it dropped our
+    notes; it, like the others, shows a source's Description as the document's memo."""
+    s, tmp = month
+    exchange.export_month(s, MONTH, tmp / "m.qdpx")
+    root = refiqda._parse_xml(project_of(tmp / "m.qdpx"), "project.qde")
+    q = f"{{{refiqda.NS}}}"
+    r05 = next(e for e in root.iter(q + "TextSource") if e.get("name") == "R05")
+    assert r05[0].tag == q + "Description"  # first, as the schema's sequence requires
+    assert r05.findtext(q + "Description") == "Note by AB: both, clearly"
+    note = next(root.iter(q + "Note"))
+    assert r05.find(q + "NoteRef").get("targetGUID") == note.get("guid")
+    assert note.findtext(q + "PlainTextContent") == "both, clearly"
+    others = [e for e in root.iter(q + "TextSource") if e.get("name") != "R05"]
+    assert all(e.find(q + "Description") is None for e in others)
+
+
 def test_reexport_is_byte_identical_and_guids_are_stable(month):
     s, tmp = month
     exchange.export_month(s, MONTH, tmp / "a.qdpx", tmp / "a.qdc")

@@ -241,6 +241,13 @@ def project_xml(inp: ExportInput) -> tuple[bytes, dict[str, str]]:
             creatingUser=users[MACHINE_USER],
             creationDateTime=inp.stamp,
         )
+        if rid in notes_by:
+            # The notes also as the source's description: QualCoder reads a Note only as a journal
+            # (plainTextPath) or an annotation (a selection inside the Note), so it dropped ours;
+            # every program shows a source's Description as the document's memo.
+            ET.SubElement(src, _q("Description")).text = "\n".join(
+                f"Note by {coder}: {note}" for coder, note in notes_by[rid]
+            )
         for who in sorted({w for (i, w) in codes_by if i == rid}):
             sel = ET.SubElement(
                 src,
