@@ -60,8 +60,19 @@ def run(
             "--allow-draft", help="run a spec `survey init` drafted (status: draft); marked DRAFT"
         ),
     ] = False,
+    check_published: Annotated[
+        bool,
+        typer.Option(
+            "--check-published",
+            help="compare with the published 2025 figures (reference export) and add an appendix",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="refuse to run while any 'Other' answer is unreviewed"),
+    ] = False,
 ) -> None:
-    """Run every stage and write the report directory.
+    """Run every stage and write the report directory; the report path is the last line.
 
     Example: joinedup survey run data/reference/interactions_2025_export.csv
     """
@@ -75,8 +86,83 @@ def run(
         suggest=suggest,
         sheet=sheet,
         allow_draft=allow_draft,
+        check_published=check_published,
+        strict=strict,
     )
+    _summary(final, export, survey)
     typer.echo(f"Report written to {final}/report.html")
+
+
+def _summary(final: Path, export: Path, survey: str) -> None:
+    """What needs a person before the report can go out: unreviewed 'Other' answers, and the
+    published check when one was run. Read back from the files just written."""
+    import polars as pl
+
+    from commands.printing import safe_line
+    from pipeline.survey.clean import unreviewed
+
+    review = final / "other_review.csv"
+    if review.is_file():
+        frame = pl.read_csv(review, infer_schema=False).with_columns(
+            pl.col("similarity").cast(pl.Float64)
+        )
+        todo = unreviewed(frame)
+        if todo.height:
+            typer.echo(
+                f"{todo['answers'].sum()} 'Other' answer(s), {todo.height} distinct text(s), are not "
+                "in the reviewed recode table and are counted as 'Other':"
+            )
+            for r in todo.head(15).iter_rows(named=True):
+                hint = f" (suggested: {r['suggested']})" if r["suggested"] else ""
+                typer.echo(f"  {r['answers']:>4}  {safe_line(r['text'], 60)}{hint}")
+            if todo.height > 15:
+                typer.echo(f"  ... and {todo.height - 15} more in {review}")
+            typer.echo(
+                f"  review them: joinedup survey others {export} --survey {survey} "
+                "(then add entries to the recode table and run again; --strict refuses until then)"
+            )
+    check = final / "published_check.csv"
+    if check.is_file():
+        c = pl.read_csv(check, infer_schema=False)
+        matched = c.filter(pl.col("status") == "match").height
+        if c.height:
+            typer.echo(f"published figures check: {matched} of {c.height} reproduced (appendix)")
+        else:
+            typer.echo("published figures check: this survey has no published figures to compare")
+
+
+@app.command()
+@handle_errors
+def others(export: Export, survey: Survey = "interactions_2025", sheet: Sheet = None) -> None:
+    """List unreviewed 'Other' answers with counts and suggestions, as recode-table entries to
+    edit and paste (nothing is written; the placeholders must be filled in before a run accepts them).
+
+    Example: joinedup survey others data/reference/interactions_2025_export.csv
+    """
+    from commands.printing import safe_line, yaml_string
+    from pipeline.survey.clean import unreviewed
+    from pipeline.survey.flow import prepare
+
+    p = prepare(export, survey, suggest=True, sheet=sheet)
+    todo = unreviewed(p.cleaned.other_review)
+    rule = p.spec.model.cleaning.other_recode
+    if not todo.height:
+        typer.echo("every 'Other' answer is in the reviewed recode table")
+        return
+    table = p.spec.directory / (rule.table if rule else "recodes.yaml")
+    floor = rule.min_similarity if rule else 0.0
+    typer.echo(
+        f"# {todo['answers'].sum()} answer(s), {todo.height} distinct text(s); add to {table}"
+    )
+    typer.echo(f"# suggestions only at similarity >= {floor:.2f}; CHOOSE means no suggestion")
+    for r in todo.iter_rows(named=True):
+        sim = "" if r["similarity"] is None else f", similarity {r['similarity']:.2f}"
+        note = f"; {r['note']}" if r["note"] else ""
+        typer.echo(f"  # {r['answers']} answer(s){sim}{note}")
+        typer.echo(
+            f"  - {{text: {yaml_string(safe_line(r['text'], 500))}, "
+            f"category: {r['suggested'] or 'CHOOSE'}, reviewed_by: INITIALS, reviewed_on: YYYY-MM-DD}}"
+        )
 
 
 @app.command()

@@ -124,7 +124,9 @@ def test_report_content(bundle: dict[str, Any]) -> None:
     assert "Analysis profile" in html
     assert "Base: youth-sector respondents who answered (n=40)" in html
     assert html.count("<svg") >= 10
-    assert "Published figures check" in html and "Reconciliation" in html
+    appendix = html.index("Appendix: published figures check")
+    assert appendix > html.index('id="provenance"')  # an appendix after everything else
+    assert "mismatch" not in html[:appendix]
     assert "Question wording" in html and "reconstructed" in html
 
 

@@ -60,7 +60,6 @@ def test_report_directory_has_every_output(runs):
         "report.html",
         "report.md",
         "tables.xlsx",
-        "published_check.csv",
         "funnel.csv",
         "ledger.csv",
         "manifest.json",
@@ -68,6 +67,7 @@ def test_report_directory_has_every_output(runs):
         "other_review.csv",
     ):
         assert (d / name).is_file(), name
+    assert not (d / "published_check.csv").exists()  # only with --check-published
     tables = list((d / "tables").glob("*.csv"))
     assert len(tables) >= 25
     head = tables[0].read_text().splitlines()[0]

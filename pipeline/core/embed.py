@@ -105,6 +105,9 @@ class SentenceTransformerEmbedder:
     def _load(self):
         if self._model is None:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bars in a command's output
 
             device = self.device
             if device == "auto":

@@ -7,6 +7,10 @@ Rules, in order (all declared in the questionnaire spec's ``cleaning`` section):
    the earliest is kept (checked after 2, so empty partials are reported as partials).
 4. ``recode_other_sector`` - an "Other (please specify)" sector whose text is in the reviewed
    recode table moves to that category; unreviewed texts are listed with a suggested category.
+   Matching is exact after trimming spaces at both ends (``recode_key``): case, quotes, dashes
+   and inner spacing must match what the reviewer saw, so a reviewed "youth offending team"
+   does not silently cover "Youth Offending Team". Such near misses stay unreviewed and the
+   review list names the reviewed text they differ from.
 
 The ledger has exactly one row per raw response; the funnel reconciles raw = removed + usable and
 usable = the sum of the routes.
@@ -20,7 +24,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.core import config
 from pipeline.core.errors import SpecError
@@ -44,7 +48,15 @@ class RecodeEntry(BaseModel):
 class RecodeTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     question: str | None = None
+    targets: tuple[str, ...] | None = Field(
+        None, description="option codes a text may be recoded to; suggestions come only from these"
+    )
     entries: tuple[RecodeEntry, ...] = ()
+
+
+def recode_key(text: str | None) -> str | None:
+    """The documented matching rule: the exact text, trimmed at both ends, nothing else."""
+    return None if text is None else text.strip()
 
 
 def load_recodes(spec: Questionnaire) -> RecodeTable:
@@ -62,21 +74,44 @@ def load_recodes(spec: Questionnaire) -> RecodeTable:
             file=path,
         )
     codes = {o.code for o in spec.options(spec.question(rule.question))}
-    bad = [e for e in table.entries if e.category not in codes]
+    stray = sorted(set(table.targets or ()) - codes)
+    if stray:
+        raise SpecError(
+            f"recode targets {stray} are not options of '{rule.question}' ({sorted(codes)})",
+            file=path,
+            fix="list option codes of the question under targets",
+        )
+    allowed = set(table.targets) if table.targets is not None else codes
+    bad = [e for e in table.entries if e.category not in allowed]
     if bad:
         raise SpecError(
-            f"recode category '{bad[0].category}' is not an option of '{rule.question}' ({sorted(codes)})",
+            f"recode category '{bad[0].category}' is not an allowed target of '{rule.question}' "
+            f"({sorted(allowed)})",
             file=path,
-            fix="use one of the listed option codes",
+            fix="use one of the listed option codes (targets: in the same file lists them)",
         )
     seen: dict[str, str] = {}
     for e in table.entries:
-        if seen.setdefault(norm(e.text), e.category) != e.category:
+        key = recode_key(e.text) or ""
+        if seen.setdefault(key, e.category) != e.category:
             raise SpecError(
-                f"the same text is recoded to two categories: {e.category}, {seen[norm(e.text)]}",
+                f"the same text is recoded to two categories: {e.category}, {seen[key]}",
                 file=path,
             )
     return table
+
+
+def suggestion_targets(spec: Questionnaire, recodes: RecodeTable) -> list[Option]:
+    """The options a suggestion may name: the table's targets, never 'other' itself."""
+    rule = spec.model.cleaning.other_recode
+    if rule is None:
+        return []
+    allowed = set(recodes.targets) if recodes.targets is not None else None
+    return [
+        o
+        for o in spec.options(spec.question(rule.question))
+        if o.code != "other" and not o.other_text and (allowed is None or o.code in allowed)
+    ]
 
 
 @dataclass(frozen=True)
@@ -151,18 +186,34 @@ def recode_other(
     if rule is None:
         return usable.with_columns(_sector_before=pl.lit(None, pl.String)), _empty_review()
     q, text_col = rule.question, f"{rule.question}__other_text"
-    lookup = {norm(e.text): e.category for e in recodes.entries}
-    normed = pl.col(text_col).map_elements(norm, return_dtype=pl.String)
+    lookup = {recode_key(e.text): e.category for e in recodes.entries}
     is_other = pl.col(q) == "other"
-    category = normed.replace_strict(lookup, default=None, return_dtype=pl.String)
+    category = (
+        pl.col(text_col)
+        .str.strip_chars()
+        .replace_strict(lookup, default=None, return_dtype=pl.String)
+    )
     out = usable.with_columns(_sector_before=pl.col(q), _reviewed=is_other & category.is_not_null())
     out = out.with_columns(
         pl.when(is_other & category.is_not_null()).then(category).otherwise(pl.col(q)).alias(q)
     )
     others = out.filter(pl.col("_sector_before") == "other")
-    texts = others[text_col].fill_null("").to_list()
-    options = [o for o in spec.options(spec.question(q)) if o.code != "other"]
-    suggestions = suggest(texts, options) if suggest and texts else [(None, None)] * len(texts)
+    options = suggestion_targets(spec, recodes)
+    open_rows = ~others["_reviewed"]
+    texts = others.filter(open_rows)[text_col].fill_null("").to_list()
+    distinct = sorted(set(texts))
+    found = (
+        dict(zip(distinct, suggest(distinct, options), strict=True))
+        if suggest and distinct and options
+        else {}
+    )
+    floor = rule.min_similarity
+    picks = [
+        found.get(t, (None, None)) if o else (None, None)
+        for t, o in zip(_texts(others, text_col), open_rows, strict=True)
+    ]
+    picks = [(c, v) if v is not None and v >= floor else (None, v) for c, v in picks]
+    near = {norm(e.text): e.text for e in recodes.entries}
     review = others.select(
         pl.col("_row").alias("row"),
         pl.col("_respondent").alias("respondent"),
@@ -173,12 +224,51 @@ def recode_other(
         .alias("status"),
         pl.col(q).alias("category"),
     ).with_columns(
-        suggested=pl.Series([s for s, _ in suggestions], dtype=pl.String),
+        suggested=pl.Series([c for c, _ in picks], dtype=pl.String),
         similarity=pl.Series(
-            [None if v is None else round(float(v), 3) for _, v in suggestions], dtype=pl.Float64
+            [None if v is None else round(float(v), 3) for _, v in picks], dtype=pl.Float64
+        ),
+        note=pl.Series(
+            [
+                _near_note(t, near) if o else None
+                for t, o in zip(_texts(others, text_col), open_rows, strict=True)
+            ],
+            dtype=pl.String,
         ),
     )
     return out.drop("_reviewed"), review
+
+
+def _texts(frame: pl.DataFrame, column: str) -> list[str]:
+    return frame[column].fill_null("").to_list()
+
+
+def _near_note(text: str, near: dict[str, str]) -> str | None:
+    """Name the reviewed text an unreviewed one differs from only in case, quotes or spacing."""
+    hit = near.get(norm(text))
+    return (
+        None
+        if hit is None
+        else f"differs from reviewed '{hit}' only in case, quotes, dashes or spacing"
+    )
+
+
+def unreviewed(review: pl.DataFrame) -> pl.DataFrame:
+    """Distinct unreviewed texts with how many answers each, what they were counted as, and the
+    suggestion: what the CLI summary and the report's section show."""
+    return (
+        review.filter(pl.col("status") == "unreviewed")
+        .with_columns(pl.col("text").fill_null(""))
+        .group_by("text", maintain_order=True)
+        .agg(
+            answers=pl.len(),
+            counted_as=pl.col("category").first(),
+            suggested=pl.col("suggested").first(),
+            similarity=pl.col("similarity").first(),
+            note=pl.col("note").first(),
+        )
+        .sort(["answers", "text"], descending=[True, False])
+    )
 
 
 def _empty_review() -> pl.DataFrame:
@@ -191,6 +281,7 @@ def _empty_review() -> pl.DataFrame:
             "category": pl.String,
             "suggested": pl.String,
             "similarity": pl.Float64,
+            "note": pl.String,
         }
     )
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.core.errors import SpecError
+from pipeline.core.errors import SpecError, ValidationFailed
 from pipeline.core.manifest import build_manifest, is_synthetic
+from pipeline.core.paths import user_cache_dir
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
 from pipeline.survey.clean import Cleaned, clean, load_recodes, write_ledger_outputs
 from pipeline.survey.ingest import Ingested, read_export
@@ -43,19 +44,54 @@ class Prepared:
     validation: list[ValidationReport]
 
 
-def embedding_suggester(model: str | None = None):
-    """Suggest a category for each "Other" text by cosine similarity to the option labels."""
+def embedding_suggester(model: str | None = None, cache: Path | None = None):
+    """Suggest a category for each "Other" text by cosine similarity to the option labels.
+
+    Vectors go through the DuckDB embedding cache (``survey_embeddings.duckdb`` in
+    ``user_cache_dir()``), so the model is loaded only when some text or label has never been
+    embedded with these weights; a cache another run holds open is skipped, never waited for.
+    """
 
     def suggest(texts: Sequence[str], options: Sequence[Option]) -> list[tuple[str, float]]:
-        from pipeline.core.embed import SentenceTransformerEmbedder
+        import duckdb
+
+        from pipeline.core.embed import EmbeddingCache, SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder(model)
-        vecs = embedder.encode([t or "" for t in texts] + [o.label for o in options])
+        path = cache or user_cache_dir() / "survey_embeddings.duckdb"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(path))
+        except (OSError, duckdb.Error):
+            con = duckdb.connect()  # unwritable or busy cache: embed in memory this time
+        try:
+            vecs = EmbeddingCache(con).embed(
+                [t or "" for t in texts] + [o.label for o in options], embedder
+            )
+        finally:
+            con.close()
         sims = vecs[: len(texts)] @ vecs[len(texts) :].T
         best = np.argmax(sims, axis=1)
         return [(options[j].code, float(sims[i, j])) for i, j in enumerate(best)]
 
     return suggest
+
+
+def refuse_unreviewed(p: Prepared) -> None:
+    """``--strict``: any "Other" text not in the reviewed recode table stops the run."""
+    from pipeline.survey.clean import unreviewed
+
+    todo = unreviewed(p.cleaned.other_review)
+    if todo.height:
+        rule = p.spec.model.cleaning.other_recode
+        table = p.spec.directory / (rule.table if rule else "recodes.yaml")
+        raise ValidationFailed(
+            f"{todo['answers'].sum()} 'Other' answer(s) ({todo.height} distinct text(s)) are not "
+            "in the reviewed recode table (--strict)",
+            file=table,
+            fix=f"run 'joinedup survey others {p.ingested.path} --survey {p.spec.survey}' to list "
+            f"them with suggestions, add reviewed entries to {table}, and run again",
+        )
 
 
 def prepare(
@@ -155,24 +191,33 @@ def run_survey(
     model: str | None = None,
     sheet: str | None = None,
     allow_draft: bool = False,
+    check_published: bool = False,
+    strict: bool = False,
 ) -> Path:
     """The whole survey pipeline; returns the report directory.
 
     A draft spec (``status: draft``, written by ``survey init``) is refused unless
     ``allow_draft``; when allowed, the report and manifest say the spec is unreviewed.
+    ``check_published`` compares the tables with the published figures (only meaningful for
+    the export they were computed from) and adds a short appendix; ``strict`` refuses
+    unreviewed "Other" texts before anything is written.
     """
     refuse_draft(load_questionnaire(survey), allow_draft)
     p = prepare(export, survey, suggest=suggest, model=model, sheet=sheet)
+    if strict:
+        refuse_unreviewed(p)
     manifest = manifest_for(p, profile)
     final = Path(out_root) / p.spec.survey
     final.parent.mkdir(parents=True, exist_ok=True)
     with staged_dir(final) as out:
         write_core(out, p, manifest)
-        _tables_and_report(out, p, manifest, profile)
+        _tables_and_report(out, p, manifest, profile, check_published)
     return final
 
 
-def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], profile: str) -> None:
+def _tables_and_report(
+    out: Path, p: Prepared, manifest: dict[str, object], profile: str, with_check: bool
+) -> None:
     from pipeline.survey.report.quotes import DEFAULT_SEED, load_exclusions, select_quotes
     from pipeline.survey.report.render import write_survey_report
     from pipeline.survey.tables.definitions import load_tables
@@ -181,8 +226,12 @@ def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], prof
 
     tables_spec = load_tables(p.spec.directory / "tables.yaml", p.spec)
     tables = compute_tables(p.data, tables_spec)
-    check = check_published(
-        tables, load_published_or_none(p.spec), tables_spec=tables_spec, funnel=p.cleaned.funnel
+    check = (
+        check_published(
+            tables, load_published_or_none(p.spec), tables_spec=tables_spec, funnel=p.cleaned.funnel
+        )
+        if with_check
+        else None
     )
     # The deny-list (the export's name columns) is passed in memory only, never written.
     quotes = select_quotes(
@@ -215,6 +264,8 @@ def _tables_and_report(out: Path, p: Prepared, manifest: dict[str, object], prof
         profile=profile,
         synthetic=bool(manifest["synthetic"]),
         quotes=[q.as_dict() for q in quotes],
+        others=p.cleaned.other_review,
+        names=p.ingested.names,
     )
 
 

@@ -100,6 +100,12 @@ class OtherRecode(_Model):
     question: str
     table: str
     suggest_with_embeddings: bool = True
+    min_similarity: float = Field(
+        0.45,
+        ge=0,
+        le=1,
+        description="no suggestion below this cosine similarity (docs/recodes.md says how it was chosen)",
+    )
 
 
 class Cleaning(_Model):

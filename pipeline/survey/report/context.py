@@ -22,7 +22,7 @@ from pipeline.survey.tables.definitions import BASE_WORDS, TableSpec, TablesSpec
 from pipeline.survey.tables.engine import group_levels
 from pipeline.survey.tables.frames import population_frame
 from pipeline.survey.tables.postcodes import excluded
-from pipeline.survey.verify import MISMATCH, NOT_COMPUTED, summary
+from pipeline.survey.verify import summary
 
 FUNNEL_LABELS = {
     "raw": "Responses exported",
@@ -248,12 +248,58 @@ def funnel_context(
 
 
 def check_context(check: pl.DataFrame) -> dict[str, Any]:
+    """The published-figures check as an appendix: the summary and which figures differ, by
+    figure with counts (the cell-by-cell detail is published_check.csv)."""
     s = summary(check)
+    by_figure = (
+        check.filter(pl.col("status") != "match")
+        .group_by("figure", "status", maintain_order=True)
+        .len()
+        .sort("figure", "status")
+    )
     return {
         "summary": s,
         "share": f"{s['share'] * 100:.0f}",
-        "mismatches": check.filter(pl.col("status") == MISMATCH).to_dicts(),
-        "not_computed": check.filter(pl.col("status") == NOT_COMPUTED).to_dicts(),
+        "figures": [{"figure": f, "status": st, "count": n} for f, st, n in by_figure.iter_rows()],
+        "mismatched": s["mismatched"],
+        "not_computed": s["not_computed"],
+    }
+
+
+def others_context(
+    others: pl.DataFrame | None, spec: Questionnaire, names: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """Unreviewed "Other" texts: how many answers, what they were counted as, each text
+    (redacted) with its count and suggestion; None when there is no recode rule."""
+    from pipeline.core.safety.redact import Redactor
+    from pipeline.survey.clean import unreviewed
+
+    rule = spec.model.cleaning.other_recode
+    if others is None or rule is None:
+        return None
+    labels = {o.code: o.label for o in spec.options(spec.question(rule.question))}
+    todo = unreviewed(others)
+    redactor = Redactor(names)
+    rows = [
+        {
+            "text": redactor.redact(r["text"]) if r["text"] else "(blank)",
+            "answers": r["answers"],
+            "counted_as": labels.get(r["counted_as"], r["counted_as"]),
+            "suggested": labels.get(r["suggested"], "") if r["suggested"] else "",
+            "similarity": "" if r["similarity"] is None else f"{r['similarity']:.2f}",
+            "note": r["note"] or "",
+        }
+        for r in todo.iter_rows(named=True)
+    ]
+    reviewed = others.filter(pl.col("status") == "reviewed").height
+    return {
+        "question": rule.question,
+        "table": rule.table,
+        "total": others.height,
+        "reviewed": reviewed,
+        "answers": int(todo["answers"].sum()) if todo.height else 0,
+        "rows": rows,
+        "min_similarity": f"{rule.min_similarity:.2f}",
     }
 
 

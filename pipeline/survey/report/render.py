@@ -7,7 +7,7 @@ go to CSV, XLSX, HTML and Markdown; the ``analysis`` profile shows everything an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def write_survey_report(
     *,
     data: Any,
     tables: Mapping[str, pl.DataFrame],
-    check: pl.DataFrame,
+    check: pl.DataFrame | None,
     funnel: pl.DataFrame,
     ledger: pl.DataFrame,
     manifest: Mapping[str, Any],
@@ -81,8 +81,11 @@ def write_survey_report(
     profile: str = "analysis",
     synthetic: bool,
     quotes: list[dict[str, Any]] | None = None,
+    others: pl.DataFrame | None = None,
+    names: Sequence[str] = (),
 ) -> list[Path]:
-    """Write ``tables/<id>.csv``, ``tables.xlsx``, ``published_check.csv``, ``report.html``/``.md``.
+    """Write ``tables/<id>.csv``, ``tables.xlsx``, ``report.html``/``.md`` and, when a published
+    check was run (``check`` given), ``published_check.csv`` and a short appendix.
 
     Everything is built from the computed tables except notes the tidy grain cannot hold (how
     many blank or invalid postcodes were left out of Figure F-2's base), which need ``data``.
@@ -115,8 +118,10 @@ def write_survey_report(
         ]
         notes[t.id] += [*sec["notes"], PROFILE_NOTES[profile]]
     write_xlsx(sheets, out_dir / "tables.xlsx", notes)
-    write_csv(check, out_dir / "published_check.csv")
-    written += [out_dir / "tables.xlsx", out_dir / "published_check.csv"]
+    written.append(out_dir / "tables.xlsx")
+    if check is not None:
+        write_csv(check, out_dir / "published_check.csv")
+        written.append(out_dir / "published_check.csv")
 
     context = {
         "title": spec.model.title,
@@ -130,7 +135,8 @@ def write_survey_report(
         "key_findings": ctx.key_findings(tables, tables_spec, profile),
         "funnel": ctx.funnel_context(funnel, spec.model.cleaning.partial_after_block),
         "sections": sections,
-        "check": ctx.check_context(check),
+        "check": ctx.check_context(check) if check is not None else None,
+        "others": ctx.others_context(others, spec, names),
         "methods": ctx.methods_context(spec, tables_spec, ledger),
         "provenance": ctx.provenance(manifest),
         "quotes": ctx.quotes_context(quotes),
