@@ -36,6 +36,11 @@ class Option(_Model):
     other_text: bool = Field(False, description="Has a 'please specify' box")
     exclusive: bool = Field(False, description="Cannot be combined with other options (None)")
     aliases: tuple[str, ...] = Field((), description="Other labels accepted on ingest")
+    optional: bool = Field(
+        False,
+        description="Added in a later wave: an export without its column did not offer it "
+        "(counted as not selected, with a note)",
+    )
 
 
 class Condition(_Model):
@@ -48,6 +53,9 @@ class Question(_Model):
     block: str
     type: QuestionType
     text: str
+    aliases: tuple[str, ...] = Field(
+        (), description="Other header wordings accepted on ingest (other waves), {item} allowed"
+    )
     wording: Literal["published", "reconstructed", "export"]
     source: str | None = None
     required: bool = False
@@ -211,6 +219,7 @@ class QuestionInstance:
     item: LoopItem | None
     text: str
     condition_instance: str | None  # the instance whose answer decides whether this was shown
+    aliases: tuple[str, ...] = ()  # other header wordings, {item} filled
 
     @property
     def qid(self) -> str:
@@ -276,8 +285,9 @@ class Questionnaire:
                 cond = None
                 if q.shown_if:
                     cond = f"{q.shown_if.question}_{item.code}" if item else q.shown_if.question
-                text = q.text.replace("{item}", item.text) if item else q.text
-                out.append(QuestionInstance(stem, q, self.options(q), item, text, cond))
+                text = fill_item(q.text, item)
+                aliases = tuple(fill_item(a, item) for a in q.aliases)
+                out.append(QuestionInstance(stem, q, self.options(q), item, text, cond, aliases))
         return tuple(out)
 
     def instance(self, instance_id: str) -> QuestionInstance:
@@ -356,6 +366,11 @@ class Questionnaire:
         for c in self.columns:
             if c.kind == "other_text" or c.instance.question.type in ("text", "postcode"):
                 yield c.name
+
+
+def fill_item(text: str, item: LoopItem | None) -> str:
+    """A loop question's wording for one item: ``{item}`` becomes the item's text."""
+    return text.replace("{item}", item.text) if item else text
 
 
 def _instance_columns(inst: QuestionInstance) -> list[ColumnSpec]:

@@ -18,7 +18,7 @@ from pipeline.core.hashing import file_sha256
 from pipeline.core.reader.grid import read_grid
 from pipeline.core.reader.layout import Layout, detect_layout, headers
 from pipeline.core.safety.pseudonym import load_key, pseudonymise
-from pipeline.survey.ingest.mapping import map_columns, to_frame
+from pipeline.survey.ingest.mapping import Mapping, map_columns, to_frame
 from pipeline.survey.questionnaire import Questionnaire
 
 
@@ -56,7 +56,8 @@ def read_export(
         )
     mapping = map_columns(grid, headers(grid, layout), layout, spec)
     frame, names = to_frame(grid, header_rows, mapping, spec)
-    notes = []
+    notes = _collection_notes(frame, mapping)
+    frame = frame.drop("_response_type", strict=False)
     if "_respondent_id" not in frame.columns:
         notes.append("no respondent id column: the row number stands in for it")
         frame = frame.with_columns(pl.col("_row").cast(pl.String).alias("_respondent_id"))
@@ -83,3 +84,35 @@ def read_export(
         notes=notes,
         names=names,
     )
+
+
+# Qualtrics "Response Type" values of real responses; anything else (Survey Preview, Survey Test,
+# Spam, Imported) is named in a note so nobody publishes a preview by accident.
+REAL_RESPONSE_TYPES = {"ip address", "anonymous", "0", "email", "ip"}
+
+
+def _collection_notes(frame: pl.DataFrame, mapping: Mapping) -> list[str]:
+    """What ingest left out or filled in that the analyst must know: platform metadata
+    columns, later-wave options this export lacks, non-response rows (previews, tests)."""
+    notes = []
+    if mapping.platform:
+        notes.append(
+            f"{len(mapping.platform)} collection metadata column(s) left out of the analysis: "
+            + ", ".join(mapping.platform)
+        )
+    for col in mapping.absent_options:
+        notes.append(
+            f"question '{col.instance.id}' has no column for option '{col.option.label}' "  # type: ignore[union-attr]
+            "(optional: added in a later wave): counted as not selected"
+        )
+    if "_response_type" in frame.columns:
+        kinds = frame["_response_type"].drop_nulls()
+        odd = kinds.filter(~kinds.str.to_lowercase().is_in(list(REAL_RESPONSE_TYPES)))
+        if odd.len():
+            counts = odd.value_counts(sort=True)
+            listed = ", ".join(f"{v} ({n})" for v, n in counts.iter_rows())
+            notes.append(
+                f"{odd.len()} row(s) have a Response Type other than a real response: {listed}; "
+                "they are kept: filter them out of the export if they are previews or tests"
+            )
+    return notes

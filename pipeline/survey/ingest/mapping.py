@@ -27,7 +27,28 @@ IDENTIFYING = re.compile(
     r"emailaddress|externaldatareference|external ?(data ?)?reference|recipient(e-?mail|firstname|lastname))$"
 )
 NAME_HEADERS = re.compile(r"(first|last|full)? ?name$")
-META = ("respondent_id", "collector_id", "started", "ended")
+META = ("respondent_id", "collector_id", "started", "ended", "response_type")
+# Qualtrics' standard columns that say how a response was collected, not what was answered:
+# recognised (by the id row or the text row) and left out of the analysis, with a note.
+PLATFORM_COLUMNS = {
+    norm(h)
+    for h in (
+        "Progress",
+        "Duration (in seconds)",
+        "Finished",
+        "RecordedDate",
+        "Recorded Date",
+        "DistributionChannel",
+        "Distribution Channel",
+        "UserLanguage",
+        "User Language",
+        "Q_RecaptchaScore",
+        "Q_RelevantIDDuplicate",
+        "Q_RelevantIDDuplicateScore",
+        "Q_RelevantIDFraudScore",
+        "Q_RelevantIDLastStartDate",
+    )
+}
 TRUTHY = {"1", "true", "yes", "y", "x", "checked", "selected"}
 PY_WHITESPACE = "".join(
     c for c in map(chr, range(0x3001)) if c.isspace()
@@ -42,6 +63,8 @@ class Mapping:
     meta: dict[str, int]  # respondent_id / collector_id / started / ended -> grid column
     dropped: list[str]  # identifying headers dropped at ingest
     name_columns: list[int]  # grid columns whose cells seed the redaction deny-list
+    platform: list[str] = field(default_factory=list)  # collection metadata left out (Progress...)
+    absent_options: list[ColumnSpec] = field(default_factory=list)  # optional, not in this wave
 
 
 def _expected_keys(spec: Questionnaire, layout: Layout) -> dict[tuple[str, str], str]:
@@ -50,14 +73,31 @@ def _expected_keys(spec: Questionnaire, layout: Layout) -> dict[tuple[str, str],
     by_name = {c.name: c for c in spec.columns}
     for _, sub, name in spec.surveymonkey_headers():
         col = by_name[name]
-        text = norm(col.instance.text)
-        if layout == "surveymonkey":
-            keys[(text, norm(sub))] = name
-        else:
-            plain_sub = "" if sub in (SM_RESPONSE, "Open-Ended Response") else sub
-            keys[(text, norm(plain_sub))] = name
+        for wording in (col.instance.text, *col.instance.aliases):
+            text = norm(wording)
+            if layout == "surveymonkey":
+                keys.setdefault((text, norm(sub)), name)
+            else:
+                plain_sub = "" if sub in (SM_RESPONSE, "Open-Ended Response") else sub
+                keys.setdefault((text, norm(plain_sub)), name)
+                for form in _qualtrics_forms(wording, col):
+                    keys.setdefault((norm(form), ""), name)
         keys[(norm(name), "")] = name  # a plain export may use the mapped names themselves
     return keys
+
+
+def _qualtrics_forms(wording: str, col: ColumnSpec) -> list[str]:
+    """Whole-header forms Qualtrics writes: "Q - Selected Choice" for a choice question's value,
+    "Q - <option label> - Text" for its specify box (matched whole, so a " - " inside the
+    question or label is harmless)."""
+    if col.kind == "value" and col.instance.options:
+        return [f"{wording} - Selected Choice"]
+    if col.kind == "other_text":
+        labels = [o.label for o in col.instance.options if o.other_text] or ["Other"]
+        return [f"{wording} - {label} - Text" for label in labels] + [f"{wording} - Text"]
+    if col.kind == "option":
+        return [f"{wording} - Selected Choice - {col.option.label}"]  # type: ignore[union-attr]
+    return []
 
 
 def _meta_keys(spec: Questionnaire) -> dict[str, str]:
@@ -74,9 +114,14 @@ def _meta_keys(spec: Questionnaire) -> dict[str, str]:
             "respondentid": "respondent_id",
             "responseid": "respondent_id",
             "_respondent": "respondent_id",
+            "response id": "respondent_id",
             "collectorid": "collector_id",
             "startdate": "started",
+            "start date": "started",
             "enddate": "ended",
+            "end date": "ended",
+            "status": "response_type",
+            "response type": "response_type",
         }
     )
     return out
@@ -96,6 +141,7 @@ def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questio
     meta: dict[str, int] = {}
     dropped: list[str] = []
     name_cols: list[int] = []
+    platform: list[str] = []
     unknown: list[Header] = []
     for h in headers:
         k = (norm(h.question), norm(h.sub))
@@ -111,6 +157,9 @@ def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questio
             continue
         meta_key = meta_keys.get(q_only) if not h.sub else None
         meta_key = meta_key or meta_keys.get(ident)
+        if (ident in PLATFORM_COLUMNS or norm(h.display) in PLATFORM_COLUMNS) and k not in expected:
+            platform.append(h.display)
+            continue
         if meta_key:
             meta.setdefault(meta_key, h.column - 1)
             continue
@@ -134,11 +183,11 @@ def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questio
             "(see docs/questionnaire.md)",
         )
     _report_unknown(unknown, spec, expected, problems)
-    _report_missing(spec, found, problems)
+    absent = _report_missing(spec, found, problems)
     problems.raise_if_any(
         InputError, "the export's columns do not match the questionnaire spec", file=grid.path
     )
-    return Mapping(found, meta, dropped, name_cols)
+    return Mapping(found, meta, dropped, name_cols, platform, absent)
 
 
 def _short(text: str, limit: int = 70) -> str:
@@ -146,30 +195,68 @@ def _short(text: str, limit: int = 70) -> str:
 
 
 def _closest(display: str, spec: Questionnaire, expected: dict[tuple[str, str], str]) -> str:
-    """The nearest spec column to an unmatched header, described for a person."""
+    """The nearest spec column to an unmatched header, described for a person with the words
+    that changed (never cut: a reworded question differs in exactly the words a cut would hide)."""
     choices = {f"{q} / {s}" if s else q: name for (q, s), name in expected.items()}
     match = difflib.get_close_matches(norm(display), list(choices), n=1, cutoff=0.0)
     if not match:
         return "no similar spec question"
     col = next(c for c in spec.columns if c.name == choices[match[0]])
     what = f"option '{col.option.label}' of " if col.option else ""
-    return f"{what}question '{col.instance.id}' (\"{_short(col.instance.text, 60)}\")"
+    spec_text = col.instance.text
+    header_q = display.split(" / ", 1)[0]
+    return (
+        f"{what}question '{col.instance.id}' (\"{_short(spec_text, 60)}\"; "
+        f"{changed_words(norm(spec_text), norm(header_q))})"
+    )
 
 
 def _report_unknown(
     unknown: list[Header], spec: Questionnaire, expected: dict, problems: Problems
 ) -> None:
+    wordings = {norm(w): inst for inst in spec.instances for w in (inst.text, *inst.aliases)}
     for h in unknown:
+        inst = wordings.get(norm(h.question))
+        if inst is not None and h.sub and inst.question.type == "multi":
+            problems.add(
+                f"column '{h.display}' is an option that question '{inst.qid}' does not list",
+                column=h.column,
+                fix=f"add it to question '{inst.qid}''s options in {spec.path.name}, e.g. "
+                f'{{code: new_code, label: "{h.sub}", optional: true}} '
+                "(optional: true keeps older waves without it running)",
+            )
+            continue
         problems.add(
-            f"column '{_short(h.display)}' is not in the spec; closest: {_closest(h.display, spec, expected)}",
+            f"column '{h.display}' is not in the spec; closest: "
+            f"{_closest(h.display, spec, expected)}",
             column=h.column,
-            fix="if the question was reworded or renamed, update the questionnaire spec "
-            f"({spec.path.name}); if it is new, add it there",
+            fix="if the question was reworded, add the new wording to that question's aliases in "
+            f"{spec.path.name} (older wordings keep working); if it is new, add the question",
         )
 
 
-def _report_missing(spec: Questionnaire, found: dict[str, int], problems: Problems) -> None:
+def changed_words(old: str, new: str) -> str:
+    """The words that differ between two wordings, e.g. "'work in' became 'mainly work in'"."""
+    a, b = old.split(), new.split()
+    parts = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "replace":
+            parts.append(f"'{' '.join(a[i1:i2])}' became '{' '.join(b[j1:j2])}'")
+        elif op == "delete":
+            parts.append(f"'{' '.join(a[i1:i2])}' removed")
+        elif op == "insert":
+            parts.append(f"'{' '.join(b[j1:j2])}' added")
+    return "; ".join(parts[:3]) or "only case, quotes or spacing differ"
+
+
+def _report_missing(
+    spec: Questionnaire, found: dict[str, int], problems: Problems
+) -> list[ColumnSpec]:
+    """Report every spec column the export lacks; return the optional (later-wave) options
+    that are simply absent, which are filled as not selected."""
     missing = [c for c in spec.columns if c.name not in found]
+    absent = [c for c in missing if c.option is not None and c.option.optional]
+    missing = [c for c in missing if c not in absent]
     by_instance: dict[str, list[ColumnSpec]] = {}
     for c in missing:
         by_instance.setdefault(c.instance.id, []).append(c)
@@ -180,6 +267,7 @@ def _report_missing(spec: Questionnaire, found: dict[str, int], problems: Proble
             f"spec question '{inst_id}' (\"{_short(cols[0].instance.text, 60)}\") has no column for {labels}{more}",
             fix="check the export includes every question (all pages, all collectors) or correct the spec",
         )
+    return absent
 
 
 def to_frame(
@@ -206,7 +294,13 @@ def _chunk_frame(
     for key, j in mapping.meta.items():
         s = grid.column(j, start).str.strip_chars(PY_WHITESPACE)
         cols[f"_{key}"] = s.set(s == "", None).alias(f"_{key}")
+    absent = {c.name for c in mapping.absent_options}
     for col in spec.columns:
+        if col.name in absent:  # a later wave's option, not offered in this export
+            cols[col.name] = pl.repeat(
+                False, cols["_row"].len(), dtype=pl.Boolean, eager=True
+            ).alias(col.name)
+            continue
         j = mapping.spec_columns[col.name]
         cols[col.name] = _convert(grid.column(j, start, fill=False), col, grid, start, j, bad)
     return pl.DataFrame(cols)
@@ -254,7 +348,9 @@ class BadValues:
                     + (f"; closest option: '{closest[0]}'" if closest else ""),
                     row=row,
                     column=e.j + 1,
-                    fix="correct the value, or add it to the spec as an option or alias",
+                    fix=f"if it is a new answer option, add it to question '{e.col.instance.qid}''s "
+                    "options in the questionnaire spec (optional: true keeps older waves running); "
+                    "if it is another wording of an option, add it to that option's aliases",
                 )
             if e.total > len(e.shown):
                 problems.add(
