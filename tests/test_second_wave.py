@@ -298,3 +298,76 @@ def test_cached_suggestions_never_load_the_model(tmp_path, monkeypatch):
     monkeypatch.setattr(embed.SentenceTransformerEmbedder, "encode", no_load)
     assert suggest(["DWP work coach", "Parish council"], options) == first[::-1]
     assert calls == [len(options) + 2]
+
+
+# -- Qualtrics as Qualtrics exports it ---------------------------------------------------------
+
+
+def _qualtrics_people() -> list[dict[str, object]]:
+    from survey_fixtures import allied, partial, youth
+
+    people = [youth(i, format=["email", "video_phone"][: 1 + i % 2]) for i in range(30)]
+    people += [allied(i) for i in range(30, 45)]
+    people += [allied(45, sector="other", sector__other_text="NHS CAMHS")]
+    people += [allied(46, sector="other", sector__other_text="Parish council")]
+    people += [partial(), partial(role="practitioner")]
+    return people
+
+
+def test_a_qualtrics_export_with_its_metadata_columns_runs(tmp_path):
+    from qualtrics_export import qualtrics_export
+
+    spec = load_questionnaire("interactions_2025")
+    path = qualtrics_export(
+        tmp_path / "q.csv", spec, _qualtrics_people(), statuses={2: "Survey Preview"}
+    )
+    p = prepare(path, "interactions_2025", suggest=False)
+    assert p.ingested.layout == "qualtrics" and p.ingested.header_rows == 3
+    funnel = dict(p.cleaned.funnel.iter_rows())
+    assert funnel["raw"] == 49 and funnel["removed_partial"] == 2 and funnel["other_recoded"] == 1
+    assert funnel["route_youth"] == 30 and funnel["route_allied"] == 17
+    notes = " ".join(p.ingested.notes)
+    for meta in (
+        "Progress",
+        "Duration (in seconds)",
+        "Finished",
+        "Recorded Date",
+        "Distribution Channel",
+        "User Language",
+    ):
+        assert meta in notes
+    assert "Survey Preview (1)" in notes
+    assert {"Recipient Email", "IP Address", "Location Latitude"} <= set(p.ingested.dropped_columns)
+    fmt = p.data.routes["youth"]
+    assert fmt["format__email"].sum() == 30 and fmt["format__video_phone"].sum() == 15
+
+
+def test_qualtrics_numeric_values_need_declared_recode_values(tmp_path):
+    from qualtrics_export import qualtrics_export
+
+    spec = load_questionnaire("interactions_2025")
+    path = qualtrics_export(tmp_path / "n.csv", spec, _qualtrics_people(), numeric=True)
+    result = CliRunner().invoke(app, ["survey", "ingest", str(path)])
+    assert result.exit_code == 2
+    assert "numeric answer code" in result.output and "Use choice text" in result.output
+
+    copy = second_wave_spec(tmp_path / "spec")  # any copy will do; give every option its position
+    data = yaml.safe_load(copy.path.read_text(encoding="utf-8"))
+    for q in data["questions"]:
+        if isinstance(q.get("options"), list):
+            q["options"] = [{**o, "recode": k} for k, o in enumerate(q["options"], start=1)]
+    data["option_sets"] = {
+        name: [{**o, "recode": k} for k, o in enumerate(opts, start=1)]
+        for name, opts in data.get("option_sets", {}).items()
+    }
+    copy.path.write_text(
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    numeric = prepare(path, copy.path, suggest=False)
+    text = prepare(
+        qualtrics_export(tmp_path / "t.csv", spec, _qualtrics_people()),
+        "interactions_2025",
+        suggest=False,
+    )
+    cols = [c.name for c in spec.columns]
+    assert numeric.ingested.frame.select(cols).equals(text.ingested.frame.select(cols))

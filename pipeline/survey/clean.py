@@ -34,6 +34,7 @@ from pipeline.survey.questionnaire import ALL_ROUTE, Option, Questionnaire
 Suggester = Callable[[Sequence[str], Sequence[Option]], list[tuple[str, float]]]
 LEDGER_COLUMNS = ["row", "respondent", "rule", "action", "before", "after"]
 SM_DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
+DATE_FORMATS = (SM_DATE_FORMAT, "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M")  # SurveyMonkey, Qualtrics
 
 
 class RecodeEntry(BaseModel):
@@ -124,7 +125,9 @@ class Cleaned:
 
 def _ordered(frame: pl.DataFrame) -> pl.DataFrame:
     """Earliest submission first: start time when it parses, then row number."""
-    started = pl.col("_started").str.strptime(pl.Datetime, SM_DATE_FORMAT, strict=False)
+    started = pl.coalesce(
+        pl.col("_started").str.strptime(pl.Datetime, fmt, strict=False) for fmt in DATE_FORMATS
+    )
     return frame.with_columns(
         _order=pl.struct(started.fill_null(pl.datetime(9999, 1, 1)), pl.col("_row")).rank("ordinal")
     )

@@ -36,6 +36,9 @@ class Option(_Model):
     other_text: bool = Field(False, description="Has a 'please specify' box")
     exclusive: bool = Field(False, description="Cannot be combined with other options (None)")
     aliases: tuple[str, ...] = Field((), description="Other labels accepted on ingest")
+    recode: int | None = Field(
+        None, description="Qualtrics recode value, for exports made with 'Use numeric values'"
+    )
     optional: bool = Field(
         False,
         description="Added in a later wave: an export without its column did not offer it "

@@ -19,7 +19,7 @@ from pipeline.core.errors import InputError, Problems
 from pipeline.core.reader.grid import Grid
 from pipeline.core.reader.layout import Header, Layout
 from pipeline.core.text import norm
-from pipeline.survey.questionnaire import SM_RESPONSE, ColumnSpec, Questionnaire
+from pipeline.survey.questionnaire import SM_OTHER, SM_RESPONSE, ColumnSpec, Option, Questionnaire
 
 IDENTIFYING = re.compile(
     r"^(ip ?address|ipaddress|e-?mail( address)?|recipient ?(e-?mail|first ?name|last ?name)|"
@@ -65,6 +65,7 @@ class Mapping:
     name_columns: list[int]  # grid columns whose cells seed the redaction deny-list
     platform: list[str] = field(default_factory=list)  # collection metadata left out (Progress...)
     absent_options: list[ColumnSpec] = field(default_factory=list)  # optional, not in this wave
+    packed: dict[str, int] = field(default_factory=dict)  # multi instance -> its one list column
 
 
 def _expected_keys(spec: Questionnaire, layout: Layout) -> dict[tuple[str, str], str]:
@@ -93,11 +94,23 @@ def _qualtrics_forms(wording: str, col: ColumnSpec) -> list[str]:
     if col.kind == "value" and col.instance.options:
         return [f"{wording} - Selected Choice"]
     if col.kind == "other_text":
-        labels = [o.label for o in col.instance.options if o.other_text] or ["Other"]
+        labels = [o.label for o in col.instance.options if o.other_text] or [SM_OTHER, "Other"]
         return [f"{wording} - {label} - Text" for label in labels] + [f"{wording} - Text"]
     if col.kind == "option":
         return [f"{wording} - Selected Choice - {col.option.label}"]  # type: ignore[union-attr]
     return []
+
+
+def _packed_keys(spec: Questionnaire) -> dict[str, str]:
+    """Qualtrics writes a multiple-answer question as one column of comma-separated choices
+    ("Q - Selected Choice", or the bare question): whole header -> multi instance id."""
+    out: dict[str, str] = {}
+    for inst in spec.instances:
+        if inst.question.type == "multi":
+            for w in (inst.text, *inst.aliases):
+                out.setdefault(norm(f"{w} - Selected Choice"), inst.id)
+                out.setdefault(norm(w), inst.id)
+    return out
 
 
 def _meta_keys(spec: Questionnaire) -> dict[str, str]:
@@ -142,6 +155,8 @@ def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questio
     dropped: list[str] = []
     name_cols: list[int] = []
     platform: list[str] = []
+    packed: dict[str, int] = {}
+    packed_keys = _packed_keys(spec) if layout != "surveymonkey" else {}
     unknown: list[Header] = []
     for h in headers:
         k = (norm(h.question), norm(h.sub))
@@ -164,7 +179,10 @@ def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questio
             meta.setdefault(meta_key, h.column - 1)
             continue
         name = expected.get(k) or expected.get((whole, ""))
-        if name is None:
+        packed_inst = packed_keys.get(whole) if name is None else None
+        if packed_inst is not None and packed_inst not in packed:
+            packed[packed_inst] = h.column - 1
+        elif name is None:
             unknown.append(h)
         elif name in found:
             problems.add(
@@ -183,11 +201,20 @@ def map_columns(grid: Grid, headers: list[Header], layout: Layout, spec: Questio
             "(see docs/questionnaire.md)",
         )
     _report_unknown(unknown, spec, expected, problems)
-    absent = _report_missing(spec, found, problems)
+    for inst_id in packed:  # one "Selected Choice" column stands for all the option columns
+        for c in spec.columns_of(inst_id):
+            if c.kind == "option" and c.name in found:
+                problems.add(
+                    f"question '{inst_id}' has both a one-column answer list and option columns",
+                    column=packed[inst_id] + 1,
+                    fix="export either 'Selected Choice' lists or split columns, not both",
+                )
+    covered = {c.name for i in packed for c in spec.columns_of(i) if c.kind == "option"}
+    absent = _report_missing(spec, {**found, **dict.fromkeys(covered, -1)}, problems)
     problems.raise_if_any(
         InputError, "the export's columns do not match the questionnaire spec", file=grid.path
     )
-    return Mapping(found, meta, dropped, name_cols, platform, absent)
+    return Mapping(found, meta, dropped, name_cols, platform, absent, packed)
 
 
 def _short(text: str, limit: int = 70) -> str:
@@ -295,7 +322,11 @@ def _chunk_frame(
         s = grid.column(j, start).str.strip_chars(PY_WHITESPACE)
         cols[f"_{key}"] = s.set(s == "", None).alias(f"_{key}")
     absent = {c.name for c in mapping.absent_options}
+    for inst_id, j in mapping.packed.items():
+        cols.update(_unpack(grid.column(j, start, fill=False), spec, inst_id, grid, start, j, bad))
     for col in spec.columns:
+        if col.name in cols:
+            continue
         if col.name in absent:  # a later wave's option, not offered in this export
             cols[col.name] = pl.repeat(
                 False, cols["_row"].len(), dtype=pl.Boolean, eager=True
@@ -343,6 +374,17 @@ class BadValues:
         for e in self.cols.values():
             for row, value in e.shown:
                 closest = difflib.get_close_matches(value, e.labels, n=1, cutoff=0.0)
+                numeric = value.replace(",", "").strip().isdigit()
+                if numeric and not any(o.recode is not None for o in e.col.instance.options):
+                    problems.add(
+                        f"'{value}' is a numeric answer code, but question '{e.col.instance.id}' "
+                        "declares no recode values",
+                        row=row,
+                        column=e.j + 1,
+                        fix="export from Qualtrics with 'Use choice text', or add each option's "
+                        f"Qualtrics recode value (recode: 1, ...) to question '{e.col.instance.qid}'",
+                    )
+                    continue
                 problems.add(
                     f"'{value}' is not an option of question '{e.col.instance.id}'"
                     + (f"; closest option: '{closest[0]}'" if closest else ""),
@@ -389,15 +431,60 @@ def _convert(
         ok = blank | s.is_in([v for v, n in normed.items() if n in accepted])
         _bad_values(s, ok, col, grid, header_rows, j, problems, [col.option.label])  # type: ignore[union-attr]
         return (~blank).alias(col.name)
-    lookup = {}
-    for o in col.instance.options:
-        lookup[norm(o.label)] = o.code
-        lookup.update({norm(a): o.code for a in o.aliases})
-        lookup[norm(o.code)] = o.code
+    lookup = _choice_lookup(col.instance.options)
     codes = {v: lookup[n] for v, n in normed.items() if n in lookup}
     ok = blank | s.is_in(list(codes))
     _bad_values(s, ok, col, grid, header_rows, j, problems, [o.label for o in col.instance.options])
     return s.replace_strict(codes, default=None, return_dtype=pl.String).alias(col.name)
+
+
+def _choice_lookup(options: tuple[Option, ...]) -> dict[str, str]:
+    """Every accepted spelling of an option -> its code: label, aliases, code, and the
+    declared Qualtrics recode value (for exports made with "Use numeric values")."""
+    lookup: dict[str, str] = {}
+    for o in options:
+        lookup[norm(o.label)] = o.code
+        lookup.update({norm(a): o.code for a in o.aliases})
+        lookup.setdefault(norm(o.code), o.code)
+    for o in options:
+        if o.recode is not None:
+            lookup.setdefault(str(o.recode), o.code)
+    return lookup
+
+
+def _split_choices(value: str, lookup: dict[str, str]) -> list[str] | None:
+    """A comma-separated answer list as option codes, labels that contain commas included
+    (longest label first); None when some part is not an option."""
+    text, codes = norm(value), []
+    keys = sorted(lookup, key=len, reverse=True)
+    while text:
+        hit = next((k for k in keys if text == k or text.startswith(k + ",")), None)
+        if hit is None:
+            return None
+        codes.append(lookup[hit])
+        text = text[len(hit) + 1 :].strip()
+    return codes
+
+
+def _unpack(
+    s: pl.Series, spec: Questionnaire, inst_id: str, grid: Grid, start: int, j: int, bad: BadValues
+) -> dict[str, pl.Series]:
+    """One "Selected Choice" list column -> the instance's boolean option columns."""
+    inst = spec.instance(inst_id)
+    option_cols = spec.option_columns(inst_id)
+    lookup = _choice_lookup(inst.options)
+    blank_values, normed = _distinct(s)
+    split = {v: _split_choices(v, lookup) for v in normed}
+    ok_values = [v for v, codes in split.items() if codes is not None]
+    blank = s.is_null() | s.is_in(blank_values) if blank_values else s.is_null()
+    col = spec.columns_of(inst_id)[0]
+    labels = [o.label for o in inst.options]
+    _bad_values(s, blank | s.is_in(ok_values), col, grid, start, j, bad, labels)
+    out = {}
+    for code, name in option_cols.items():
+        chosen = [v for v in ok_values if code in (split[v] or [])]
+        out[name] = s.is_in(chosen).fill_null(False).alias(name)
+    return out
 
 
 def _bad_values(
