@@ -32,6 +32,7 @@ NEW_SECTOR = (
 )
 NEW_FORMAT = {"code": "online_platform", "label": "Online platform (Teams channel, shared drive)"}
 NEW_OTHER = ["DWP work coach", "Youth Offending Team", "Café project – town council"]
+HOSTILE_OTHER = "![x](//host/p.png) it's <b>me</b> {{ 7*7 }}"
 REVIEWED_OTHER = ["NHS CAMHS", "Arts organisation", "Police - schools liaison"]
 ALLIED = ["education", "social_care", "healthcare", "youth_justice", "housing"]
 FORMATS = ["video_phone", "email", "in_person", "text_whatsapp", NEW_FORMAT["code"]]
@@ -79,6 +80,7 @@ def write_second_wave(path: Path, spec: Questionnaire, *, seed: int, n: int = 15
     people = [_respondent(i, rng) for i in range(n)]
     people[3] = youth(3, format=["email", NEW_FORMAT["code"]])  # the new option is used
     people[5] = allied(5, sector="other", sector__other_text="  DWP work coach ")  # trimmed
+    people[7] = allied(7, sector="other", sector__other_text=HOSTILE_OTHER)
     heads = spec.surveymonkey_headers()
     row1 = META + [NEW_SECTOR if h[2] == "sector" else h[0] for h in heads]
     row2 = [""] * len(META) + [h[1] for h in heads]

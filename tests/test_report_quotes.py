@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,9 @@ def test_hostile_quote_is_escaped_in_both_reports(tmp_path: Path) -> None:
     assert "&lt;script&gt;" in html and '" onmouseover="' not in html
     assert "Disclosure check: Housing: 1 respondent" in html
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "<script" not in md.lower() and "{{" not in md and "{%" not in md
+    assert not re.search(r"(?<!\\)<script", md, re.IGNORECASE)  # escaped: prints literally
+    assert not re.search(r"(?<!\\)\{[{%]", md)
+    assert "\\<script\\>" in md
     assert "**Disclosure check:** Housing: 1 respondent" in md
 
 

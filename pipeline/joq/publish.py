@@ -24,6 +24,11 @@ from pipeline.core.paths import TEMPLATES
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
 from pipeline.core.safety.export import write_csv
 from pipeline.core.safety.html import csp_meta, make_environment, style_blocks
+from pipeline.core.safety.markdown import (
+    assert_markdown_clean,
+    make_markdown_environment,
+    md_escape,
+)
 from pipeline.core.safety.redact import Redactor
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import report as rep
@@ -43,6 +48,13 @@ def f2(value: object) -> str:
 def environment(template_dir: Path = TEMPLATES) -> jinja2.Environment:
     env = make_environment(template_dir)
     env.filters["f2"] = f2
+    return env
+
+
+def markdown_environment(template_dir: Path = TEMPLATES) -> jinja2.Environment:
+    """Markdown outputs escape for Markdown, not HTML (pipeline.core.safety.markdown)."""
+    env = make_markdown_environment(template_dir)
+    env.filters["f2"] = lambda v: md_escape(f2(v))
     return env
 
 
@@ -163,7 +175,8 @@ def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Pat
     ctx, tables = month_context(s, month, names)
     manifest = month_manifest(s, month, ctx, names)
     html = render_html("joq_month.html.j2", ctx)
-    md = environment().get_template("joq_month.md.j2").render(**ctx)
+    md = markdown_environment().get_template("joq_month.md.j2").render(**ctx)
+    assert_markdown_clean(md)
     final = s.month_dir(month)
     with staged_dir(final) as tmp:
         if final.is_dir():

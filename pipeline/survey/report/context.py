@@ -59,8 +59,7 @@ def base_sentence(t: TableSpec, group: str | None, group_label: str, base: int) 
     for eg in t.extra_groups:
         if eg.group == group:
             text = eg.base_text
-    text = text.replace("{item}", group_label.lower() if group_label else "the sector")
-    return f"Base: {text} (n={base:,})"
+    return f"Base: {fill_placeholder(text, group_label)} (n={base:,})"
 
 
 def section(
@@ -98,7 +97,7 @@ def section(
         for r in firsts.iter_rows(named=True):
             bases.append(base_sentence(t, r["group"], labels.get(r["group"], ""), r["base"]))
     else:
-        bases.append(f"Base: {t.base_text.replace('{item}', 'the sector')} (n shown per row)")
+        bases.append(f"Base: {fill_placeholder(t.base_text)} (n shown per row)")
     q = spec.question(t.question)
     return {
         "id": t.id,
@@ -220,14 +219,32 @@ def key_findings(
         if shown.height == 0:
             continue
         top = shown.sort("pct", descending=True, maintain_order=True).row(0, named=True)
-        base = t.base_text.replace("{item}", "the sector")
-        out.append(
-            f"{t.title}: most common answer '{top['row_label']}', {top['pct_display']}% "
-            f"of {base} (n={top['base']:,})."
-        )
+        out.append(finding_sentence(t, top))
         if len(out) >= MAX_FINDINGS:
             break
     return out
+
+
+def finding_sentence(t: TableSpec, top: Mapping[str, Any]) -> str:
+    """One key finding in plain English: who, how many, what they said, and the question.
+
+    'Asked "Which ... sector you work in?", 28% of all usable respondents (n=296) answered
+    "Youth ...", the most common answer.' A postcode table says where respondents work.
+    """
+    who = f"{top['pct_display']}% of {fill_placeholder(t.base_text)} (n={top['base']:,})"
+    label = top["row_label"]
+    if t.statistic == "postcode_country":
+        return f"{who} gave a postcode in {label}, more than any other country."
+    verb = "selected" if t.statistic == "multi_response" else "answered"
+    if t.title.rstrip().endswith("?"):
+        return f'Asked "{t.title.strip()}", {who} {verb} "{label}", the most common answer.'
+    return f'{t.title.strip()}: {who} {verb} "{label}", the most common answer.'
+
+
+def fill_placeholder(text: str, item: str | None = None) -> str:
+    """A wording with ``{item}`` said in words: the group's label when there is one, else
+    'each sector in turn' (the loop's tables give one base per sector)."""
+    return text.replace("{item}", item.lower() if item else "each sector in turn")
 
 
 def funnel_context(
@@ -321,7 +338,7 @@ def methods_context(
             "rule": t.base,
             "rule_words": BASE_WORDS[t.base],
             "population": t.population.label,
-            "base_text": t.base_text,
+            "base_text": fill_placeholder(t.base_text),
             "statistic": t.statistic,
         }
         for t in tables_spec
@@ -331,7 +348,13 @@ def methods_context(
         for qid in (t.question, *(eg.question for eg in t.extra_groups)):
             q = spec.question(qid)
             seen.setdefault(
-                qid, {"id": qid, "text": q.text, "wording": q.wording, "source": q.source or ""}
+                qid,
+                {
+                    "id": qid,
+                    "text": _wording(spec, q),
+                    "wording": q.wording,
+                    "source": q.source or "",
+                },
             )
     return {
         "cleaning": cleaning,
@@ -340,6 +363,23 @@ def methods_context(
         "bases": bases,
         "questions": list(seen.values()),
     }
+
+
+def _wording(spec: Questionnaire, q: Any) -> str:
+    """A loop question's wording with ``{item}`` shown as [sector] and the items it was asked
+    about listed; earlier or later wordings (aliases) named."""
+    text = q.text
+    if q.loop:
+        items = spec.model.loops[q.loop].items
+        text = (
+            text.replace("{item}", "[…]")
+            + " Asked about each of: "
+            + "; ".join(i.text for i in items)
+            + "."
+        )
+    if q.aliases:
+        text += " Also accepted as: " + " / ".join(a.replace("{item}", "[…]") for a in q.aliases)
+    return text
 
 
 def provenance(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -22,6 +22,11 @@ from pipeline.core.safety.html import (
     make_environment,
     style_blocks,
 )
+from pipeline.core.safety.markdown import (
+    assert_markdown_clean,
+    make_markdown_environment,
+    md_escape,
+)
 from pipeline.core.timeutil import generation_stamp
 from pipeline.survey.questionnaire import Questionnaire
 from pipeline.survey.report import context as ctx
@@ -39,14 +44,7 @@ PROFILE_NOTES = {
         "[low] marks bases under 30."
     ),
 }
-_MD_LEADING = ("=", "+", "-", "@")
-
-
-def md_cell(value: object) -> str:
-    """A Markdown table cell: pipes escaped, a leading = + - @ escaped, newlines flattened."""
-    text = " ".join(str(value if value is not None else "").split())
-    text = text.replace("\\", "\\\\").replace("|", "\\|")
-    return "\\" + text if text.startswith(_MD_LEADING) else text
+md_cell = md_escape  # a Markdown table cell: the Markdown environment's own escaping
 
 
 def publication_frame(shown: pl.DataFrame) -> pl.DataFrame:
@@ -150,7 +148,6 @@ def write_survey_report(
 def render(context: Mapping[str, Any], template_dir: Path = TEMPLATES) -> tuple[str, str]:
     """Render both reports; the stylesheet is hashed into the CSP and checked after rendering."""
     env = make_environment(template_dir)
-    env.filters["md"] = md_cell
     css = env.get_template("_base.css").render()
     html = env.get_template("survey_report.html.j2").render(**context, csp=csp_meta([css]))
     if style_blocks(html) != [css]:
@@ -158,5 +155,10 @@ def render(context: Mapping[str, Any], template_dir: Path = TEMPLATES) -> tuple[
             "rendered <style> differs from the hashed stylesheet; CSP would block it"
         )
     assert_rendered_clean(html)
-    md = env.get_template("survey_report.md.j2").render(**context)
+    md = (
+        make_markdown_environment(template_dir)
+        .get_template("survey_report.md.j2")
+        .render(**context)
+    )
+    assert_markdown_clean(md)
     return html, md
