@@ -11,7 +11,9 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 SURVEY ?= interactions_2025
-EXPORT ?= data/reference/interactions_2025_export.csv
+REFERENCE_EXPORT := data/reference/interactions_2025_export.csv
+EXPORT ?=
+SURVEY_EXPORT = $(or $(EXPORT),$(REFERENCE_EXPORT))
 OUT ?= reports/out
 SEED ?= 20250116
 
@@ -24,29 +26,34 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
+	@$(PY) -c "import sys, torch; sys.exit(torch.version.cuda is not None)" || { \
+		echo "error: pip installed a CUDA build of torch ($$($(PY) -c 'import torch; print(torch.__version__)'))." >&2; \
+		echo "joinedup needs the CPU build: install it from the CPU index and run make install again:" >&2; \
+		echo "  $(PY) -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" >&2; \
+		echo "(or put that wheel in pip's find-links; see README 'Installing')" >&2; exit 2; }
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv (CPU torch first) and install joinedup with its dev tools
 
-report: $(STAMP) ## Run the whole pipeline on the reference data (or EXPORT=path SURVEY=name: drafts a spec first if there is none)
+report: $(STAMP) ## Run the survey on EXPORT=path (SURVEY=name: drafts a spec first if there is none), report path last; no EXPORT: reference survey + JOQ months
+	@if [ -z "$(EXPORT)" ] && [ "$(SURVEY)" = interactions_2025 ] && $(VENV)/bin/joinedup joq --help >/dev/null 2>&1 && [ -d data/reference/joq ]; then \
+		$(VENV)/bin/joinedup joq reference --out $(OUT); fi
 	@if [ ! -f schemas/surveys/$(SURVEY)/questionnaire.yaml ]; then \
-		$(VENV)/bin/joinedup survey init $(EXPORT) --survey $(SURVEY) || exit $$?; fi
+		$(VENV)/bin/joinedup survey init $(SURVEY_EXPORT) --survey $(SURVEY) || exit $$?; fi
 	@if grep -q '^status: draft' schemas/surveys/$(SURVEY)/questionnaire.yaml; then \
 		echo "note: schemas/surveys/$(SURVEY)/ is a DRAFT spec: the report is marked DRAFT until you review it and set status: reviewed"; \
-		$(VENV)/bin/joinedup survey run $(EXPORT) --survey $(SURVEY) --out $(OUT) --allow-draft; \
-	else $(VENV)/bin/joinedup survey run $(EXPORT) --survey $(SURVEY) --out $(OUT); fi
-	@if [ "$(SURVEY)" = interactions_2025 ] && $(VENV)/bin/joinedup joq --help >/dev/null 2>&1 && [ -d data/reference/joq ]; then \
-		$(VENV)/bin/joinedup joq reference --out $(OUT); fi
+		$(VENV)/bin/joinedup survey run $(SURVEY_EXPORT) --survey $(SURVEY) --out $(OUT) --allow-draft; \
+	else $(VENV)/bin/joinedup survey run $(SURVEY_EXPORT) --survey $(SURVEY) --out $(OUT); fi
 
 test: $(STAMP) ## Lint (ruff check + format check), run the test suite, and verify the published figures
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
-	$(VENV)/bin/joinedup survey verify $(EXPORT) --survey $(SURVEY) --out $(OUT)
+	$(VENV)/bin/joinedup survey verify $(SURVEY_EXPORT) --survey $(SURVEY) --out $(OUT)
 
 verify: $(STAMP) ## Regenerate tables from the reference export and compare with the published figures
-	$(VENV)/bin/joinedup survey verify $(EXPORT) --survey $(SURVEY) --out $(OUT)
+	$(VENV)/bin/joinedup survey verify $(SURVEY_EXPORT) --survey $(SURVEY) --out $(OUT)
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check .

@@ -163,6 +163,16 @@ def write_xlsx(
     wb.remove(wb.active)
     for key, name in zip(sheets, excel_sheet_names(list(sheets)), strict=True):
         _fill_sheet(wb.create_sheet(title=name), sheets[key], list(notes.get(key, [])))
+    save_workbook(wb, Path(path))
+
+
+def put_cell(ws: Worksheet, row: int, col: int, value: object) -> int:
+    """Public form of ``_put``: one formula-safe, explicitly typed cell; returns its width."""
+    return _put(ws, row, col, value)
+
+
+def save_workbook(wb: Workbook, path: Path) -> None:
+    """Save atomically with fixed properties and zip timestamps (same inputs, same bytes)."""
     stamp = generation_time()
     naive = stamp.replace(tzinfo=None)
     wb.properties.created = naive

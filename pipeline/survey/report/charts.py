@@ -26,10 +26,15 @@ SECTOR_COLOURS: dict[str | None, str] = {
 }
 SERIES_COLOURS = ("#1f5f8b", "#5b9bd5", "#c9c9c9", "#e8a33d", "#b35c1e", "#7f7f7f", "#2e7d4f")
 WIDTH = 760
-LABEL_W = 340
-ROW_H = 22
-BAR_H = 14
-FONT = 12
+LABEL_W = 300
+LINE_H = 16  # one line of label text
+BAR_H = 16
+ROW_GAP = 8
+FONT = 13  # every text in a chart is at least SMALL px at the drawn width
+SMALL = 12
+CHAR_W = 0.56  # average glyph width in em for the system sans-serif stack (a safe over-estimate)
+LABEL_CHARS = int((LABEL_W - 10) / (FONT * CHAR_W))
+MIN_CONTRAST = 4.5  # WCAG AA for value labels drawn on a coloured segment
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,60 @@ def colour_for(group: str | None) -> str:
     return SECTOR_COLOURS.get(group, SECTOR_COLOURS[None])
 
 
-def _clip(label: str, limit: int = 50) -> str:
-    """Fit a label in LABEL_W at FONT px (about 6.5 px a character); the full text is in <title>."""
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def wrap(label: str, width: int = LABEL_CHARS, max_lines: int = 3) -> list[str]:
+    """Break a label into lines at spaces so nothing is cut; a word longer than a line is
+    split; only past ``max_lines`` is the rest shortened (the full text is in <title>)."""
+    lines: list[str] = []
+    current = ""
+    for word in label.split():
+        while len(word) > width:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
+    return lines or [""]
+
+
+def _label(x: float, y: float, lines: list[str], full: str, anchor: str = "end") -> str:
+    """Multi-line text, vertically centred on ``y``."""
+    first = y - (len(lines) - 1) * LINE_H / 2
+    spans = "".join(
+        f'<tspan x="{x:.1f}" y="{first + k * LINE_H + FONT * 0.35:.1f}">{escape(t)}</tspan>'
+        for k, t in enumerate(lines)
+    )
+    return f'<text text-anchor="{anchor}" font-size="{FONT}"><title>{escape(full)}</title>{spans}</text>'
+
+
+def _luminance(hex_colour: str) -> float:
+    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours (1 to 21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def text_colour(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill``."""
+    return "#ffffff" if contrast(fill, "#ffffff") >= contrast(fill, "#1b1b1b") else "#1b1b1b"
+
+
+def _text_w(text: str, size: int = FONT) -> float:
+    return len(text) * size * CHAR_W
 
 
 def bar_chart(
@@ -57,31 +113,34 @@ def bar_chart(
     scale_max: float = 100.0,
     heading: str | None = None,
 ) -> Markup:
-    """Horizontal bars with category labels, value labels and a labelled 0-max axis.
+    """Horizontal bars with wrapped category labels, value labels and a labelled 0-max axis.
 
     ``heading`` is drawn above the bars, so panels of a grouped figure say which group they show.
     """
-    plot_w = WIDTH - LABEL_W - 60
-    top = 30 if heading else 10
-    height = ROW_H * len(bars) + 40 + top
+    plot_w = WIDTH - LABEL_W - 70
+    top = 30 if heading else 8
+    wrapped = [wrap(b.label) for b in bars]
+    rows = [max(BAR_H, len(w) * LINE_H) + ROW_GAP for w in wrapped]
+    height = top + sum(rows) + 48
     out = [_open(title, height)]
     if heading:
         out.append(
-            f'<text x="0" y="16" font-size="{FONT + 1}" font-weight="bold" fill="{colour}">'
+            f'<text x="0" y="18" font-size="{FONT + 1}" font-weight="bold" fill="{colour}">'
             f"{escape(heading)}</text>"
         )
-    for i, bar in enumerate(bars):
-        y = top + i * ROW_H
+    y = float(top)
+    for bar, lines, row_h in zip(bars, wrapped, rows, strict=True):
+        mid = y + (row_h - ROW_GAP) / 2
         length = 0.0 if bar.value is None else max(0.0, bar.value) / scale_max * plot_w
         out.append(
-            f'<text x="{LABEL_W - 6}" y="{y + BAR_H - 3}" text-anchor="end" font-size="{FONT}">'
-            f"<title>{escape(bar.label)}</title>{escape(_clip(bar.label))}</text>"
-            f'<rect x="{LABEL_W}" y="{y}" width="{length:.1f}" height="{BAR_H}" fill="{colour}"/>'
-            f'<text x="{LABEL_W + length + 4:.1f}" y="{y + BAR_H - 3}" font-size="{FONT}">'
-            f"{escape(bar.text)}</text>"
+            _label(LABEL_W - 8, mid, lines, bar.label)
+            + f'<rect x="{LABEL_W}" y="{mid - BAR_H / 2:.1f}" width="{length:.1f}" '
+            f'height="{BAR_H}" fill="{colour}"/>'
+            f'<text x="{LABEL_W + length + 5:.1f}" y="{mid + FONT * 0.35:.1f}" '
+            f'font-size="{FONT}">{escape(bar.text)}</text>'
         )
-    axis_y = top + len(bars) * ROW_H + 4
-    out.append(_axis(axis_y, plot_w, scale_max, axis_label))
+        y += row_h
+    out.append(_axis(int(y + 2), plot_w, scale_max, axis_label))
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -89,43 +148,59 @@ def bar_chart(
 def stacked_chart(
     groups: Sequence[tuple[str, Sequence[Bar]]], *, title: str, legend: Sequence[str]
 ) -> Markup:
-    """100% stacked horizontal bars, one per group, segments in legend order with a legend."""
+    """100% stacked horizontal bars, one per group, segments in legend order, and a legend laid
+    out in rows below the axis title so it can never overlap it. Value labels are drawn only
+    where they fit, in black or white, whichever contrasts more with the segment."""
     plot_w = WIDTH - LABEL_W - 20
-    height = ROW_H * len(groups) + 70
-    out = [_open(title, height)]
-    for i, (label, segments) in enumerate(groups):
-        y = 10 + i * ROW_H
-        out.append(
-            f'<text x="{LABEL_W - 6}" y="{y + BAR_H - 3}" text-anchor="end" font-size="{FONT}">'
-            f"{escape(_clip(label))}</text>"
-        )
+    wrapped = [wrap(label) for label, _ in groups]
+    rows = [max(BAR_H + 6, len(w) * LINE_H) + ROW_GAP for w in wrapped]
+    y = 8.0
+    body = []
+    for (label, segments), lines, row_h in zip(groups, wrapped, rows, strict=True):
+        mid = y + (row_h - ROW_GAP) / 2
+        h = BAR_H + 6
+        body.append(_label(LABEL_W - 8, mid, lines, label))
         x = float(LABEL_W)
         for j, seg in enumerate(segments):
             w = 0.0 if seg.value is None else max(0.0, seg.value) / 100 * plot_w
             fill = SERIES_COLOURS[j % len(SERIES_COLOURS)]
-            out.append(
-                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{BAR_H}" fill="{fill}">'
-                f"<title>{escape(seg.label)}: {escape(seg.text)}</title></rect>"
+            body.append(
+                f'<rect x="{x:.1f}" y="{mid - h / 2:.1f}" width="{w:.1f}" height="{h}" '
+                f'fill="{fill}"><title>{escape(seg.label)}: {escape(seg.text)}</title></rect>'
             )
-            if w >= 24:
-                out.append(
-                    f'<text x="{x + w / 2:.1f}" y="{y + BAR_H - 3}" text-anchor="middle" '
-                    f'font-size="10" fill="#fff">{escape(seg.text)}</text>'
+            if w >= _text_w(seg.text, SMALL) + 6:
+                body.append(
+                    f'<text x="{x + w / 2:.1f}" y="{mid + SMALL * 0.35:.1f}" text-anchor="middle" '
+                    f'font-size="{SMALL}" fill="{text_colour(fill)}">{escape(seg.text)}</text>'
                 )
             x += w
-    axis_y = 10 + len(groups) * ROW_H + 4
-    out.append(_axis(axis_y, plot_w, 100.0, "Percentage of base"))
-    ly = axis_y + 38
-    lx = 10
-    for j, name in enumerate(legend):
-        fill = SERIES_COLOURS[j % len(SERIES_COLOURS)]
-        out.append(
-            f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{fill}"/>'
-            f'<text x="{lx + 14}" y="{ly}" font-size="10">{escape(_clip(name, 28))}</text>'
-        )
-        lx += 14 + 6 * min(len(name), 28) + 12
-    out.append("</svg>")
+        y += row_h
+    axis_y = int(y + 2)
+    body.append(_axis(axis_y, plot_w, 100.0, "Percentage of base (%)"))
+    legend_svg, legend_h = _legend(legend, axis_y + 62)
+    out = [_open(title, axis_y + 62 + legend_h), *body, legend_svg, "</svg>"]
     return Markup("".join(out))
+
+
+def _legend(names: Sequence[str], top: int) -> tuple[str, int]:
+    """Legend entries flowed left to right in rows within the chart width; (svg, height)."""
+    parts, x, y = [], 10.0, float(top)
+    for j, name in enumerate(names):
+        lines = wrap(name, 40, 2)
+        w = 18 + max(_text_w(t, SMALL) for t in lines) + 18
+        if x > 10 and x + w > WIDTH - 10:
+            x, y = 10.0, y + LINE_H * 2 + 6
+        fill = SERIES_COLOURS[j % len(SERIES_COLOURS)]
+        spans = "".join(
+            f'<tspan x="{x + 18:.1f}" y="{y + k * LINE_H:.1f}">{escape(t)}</tspan>'
+            for k, t in enumerate(lines)
+        )
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y - 11:.1f}" width="12" height="12" fill="{fill}"/>'
+            f'<text font-size="{SMALL}"><title>{escape(name)}</title>{spans}</text>'
+        )
+        x += w
+    return "".join(parts), int(y - top + LINE_H * 2 + 4)
 
 
 def funnel_chart(steps: Sequence[tuple[str, int, int]], *, title: str) -> Markup:
@@ -168,11 +243,11 @@ def _axis(y: int, plot_w: int, scale_max: float, label: str) -> str:
         text = f"{value:.0f}" if scale_max >= 10 else f"{value:.2f}"
         ticks.append(
             f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 4}" stroke="#555"/>'
-            f'<text x="{x:.1f}" y="{y + 15}" text-anchor="middle" font-size="10">{text}</text>'
+            f'<text x="{x:.1f}" y="{y + 17}" text-anchor="middle" font-size="{SMALL}">{text}</text>'
         )
     return (
         f'<line x1="{LABEL_W}" y1="{y}" x2="{LABEL_W + plot_w}" y2="{y}" stroke="#555"/>'
         + "".join(ticks)
-        + f'<text x="{LABEL_W + plot_w / 2:.1f}" y="{y + 30}" text-anchor="middle" '
-        f'font-size="11">{escape(label)}</text>'
+        + f'<text x="{LABEL_W + plot_w / 2:.1f}" y="{y + 36}" text-anchor="middle" '
+        f'font-size="{FONT}">{escape(label)}</text>'
     )

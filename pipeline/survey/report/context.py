@@ -113,6 +113,8 @@ def section(
         "source": t.source,
         "notes": list(t.notes),
         "wording": q.wording,
+        "question_text": _wording(spec, q),
+        "base_rule": f"Base rule: {t.base} ({BASE_WORDS[t.base]}).",
         "chart": _chart(t, shown, labels),
     }
 

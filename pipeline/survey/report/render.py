@@ -15,7 +15,7 @@ import polars as pl
 
 from pipeline.core.paths import TEMPLATES
 from pipeline.core.safety.atomic import atomic_write_text
-from pipeline.core.safety.export import write_csv, write_xlsx
+from pipeline.core.safety.export import write_csv
 from pipeline.core.safety.html import (
     assert_rendered_clean,
     csp_meta,
@@ -30,6 +30,7 @@ from pipeline.core.safety.markdown import (
 from pipeline.core.timeutil import generation_stamp
 from pipeline.survey.questionnaire import Questionnaire
 from pipeline.survey.report import context as ctx
+from pipeline.survey.report.workbook import write_publication_xlsx
 from pipeline.survey.tables.definitions import TablesSpec
 from pipeline.survey.tables.engine import TIDY_COLUMNS
 
@@ -95,7 +96,6 @@ def write_survey_report(
     thresholds = tables_spec.defaults.model_dump()
     written: list[Path] = []
     sheets: dict[str, pl.DataFrame] = {}
-    notes: dict[str, list[str]] = {}
     sections = []
     for t in tables_spec:
         tidy = tables[t.id].select(TIDY_COLUMNS)
@@ -108,14 +108,14 @@ def write_survey_report(
         sec["notes"] += ctx.data_notes(t, data)
         sections.append(sec)
         sheets[t.id] = frame
-        notes[t.id] = [
-            t.title,
-            *sec["bases"],
-            f"Base rule: {t.base} ({ctx.BASE_WORDS[t.base]}).",
-            t.source,
-        ]
-        notes[t.id] += [*sec["notes"], PROFILE_NOTES[profile]]
-    write_xlsx(sheets, out_dir / "tables.xlsx", notes)
+    write_publication_xlsx(
+        out_dir / "tables.xlsx",
+        sections,
+        pl.concat(list(sheets.values()), how="diagonal_relaxed"),
+        title=spec.model.title,
+        synthetic=synthetic,
+        profile_note=PROFILE_NOTES[profile],
+    )
     written.append(out_dir / "tables.xlsx")
     if check is not None:
         write_csv(check, out_dir / "published_check.csv")
