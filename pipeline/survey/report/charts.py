@@ -97,7 +97,7 @@ def contrast(a: str, b: str) -> float:
 
 def text_colour(fill: str) -> str:
     """Black or white, whichever reads better on ``fill``."""
-    return "#ffffff" if contrast(fill, "#ffffff") >= contrast(fill, "#1b1b1b") else "#1b1b1b"
+    return "#ffffff" if contrast(fill, "#ffffff") >= contrast(fill, "#000000") else "#000000"
 
 
 def _text_w(text: str, size: int = FONT) -> float:

@@ -95,7 +95,6 @@ def write_survey_report(
     (out_dir / "tables").mkdir(parents=True, exist_ok=True)
     thresholds = tables_spec.defaults.model_dump()
     written: list[Path] = []
-    sheets: dict[str, pl.DataFrame] = {}
     sections = []
     for t in tables_spec:
         tidy = tables[t.id].select(TIDY_COLUMNS)
@@ -107,11 +106,9 @@ def write_survey_report(
         sec = ctx.section(t, tidy, spec, profile, thresholds)
         sec["notes"] += ctx.data_notes(t, data)
         sections.append(sec)
-        sheets[t.id] = frame
     write_publication_xlsx(
         out_dir / "tables.xlsx",
         sections,
-        pl.concat(list(sheets.values()), how="diagonal_relaxed"),
         title=spec.model.title,
         synthetic=synthetic,
         profile_note=PROFILE_NOTES[profile],

@@ -1,6 +1,6 @@
 """tables.xlsx as a publication-style workbook: a contents sheet, one sheet per table laid out as
 a published table (title, question wording, base, formatted percentages, notes, suppression
-markers), and the long tidy data as its own sheet for analysis.
+markers). The long tidy data for analysis is ``tables/<id>.csv`` beside it.
 
 The display values come from the same report context as the HTML and Markdown (disclosure
 control already applied), so the workbook can never show a number the report hides.
@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -132,17 +131,16 @@ def _value_cell(ws: Any, r: int, j: int, name: str, value: object) -> None:
 def write_publication_xlsx(
     path: Path,
     sections: Sequence[Mapping[str, Any]],
-    long: pl.DataFrame,
     *,
     title: str,
     synthetic: bool,
     profile_note: str,
 ) -> None:
-    """Contents, one sheet per table, and ``data`` (the long tidy rows, unrounded)."""
+    """Contents and one sheet per table; the long tidy rows stay in ``tables/<id>.csv``."""
     wb = Workbook()
     contents = wb.active
     contents.title = "Contents"
-    names = excel_sheet_names(["Contents", *(s["id"] for s in sections), "data"])[1:]
+    names = excel_sheet_names(["Contents", *(s["id"] for s in sections)])[1:]
     put_cell(contents, 1, 1, title)
     contents.cell(1, 1).font = TITLE
     line = 2
@@ -160,18 +158,9 @@ def write_publication_xlsx(
         put_cell(contents, k, 2, sec["title"])
         _table_sheet(wb.create_sheet(title=name), sec, synthetic, profile_note)
     last = line + 2 + len(sections)
-    put_cell(contents, last + 1, 1, names[-1])
-    put_cell(contents, last + 1, 2, "All tables as long data (one row per cell, unrounded)")
+    put_cell(contents, last + 1, 1, "Long data (one row per cell, unrounded): tables/<id>.csv")
     contents.column_dimensions["A"].width = 16
     contents.column_dimensions["B"].width = 100
-    data = wb.create_sheet(title=names[-1])
-    for j, col in enumerate(long.columns, start=1):
-        put_cell(data, 1, j, col)
-        data.cell(1, j).font = HEAD
-    for i, row in enumerate(long.iter_rows(), start=2):
-        for j, value in enumerate(row, start=1):
-            put_cell(data, i, j, value)
-    data.freeze_panes = "A2"
     for ws in wb.worksheets:
         _print_setup(ws)
     save_workbook(wb, path)
