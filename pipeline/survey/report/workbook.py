@@ -25,6 +25,7 @@ HEAD_FILL = PatternFill("solid", fgColor="F3F6F9")
 RULE = Border(bottom=Side(style="thin", color="1F5F8B"))
 WRAP = Alignment(wrap_text=True, vertical="top")
 RIGHT = Alignment(horizontal="right", vertical="top")
+CENTRE = Alignment(horizontal="center", vertical="top")
 MARKERS = (
     "[c] suppressed to protect respondents (small cell); [low] base under 30: treat with caution."
 )
@@ -69,6 +70,8 @@ def _table_sheet(ws: Any, sec: Mapping[str, Any], synthetic: bool, profile_note:
             cell.alignment = RIGHT
         if name == "Flag":
             cell.alignment = Alignment(indent=1)
+        if name == "95% CI":
+            cell.alignment = CENTRE
     header_row = r
     previous = None
     for row in sec["rows"]:
@@ -115,6 +118,8 @@ def _value_cell(ws: Any, r: int, j: int, name: str, value: object) -> None:
         cell.alignment = RIGHT if name not in ("Group", "Answer", "Flag") else WRAP
         if name == "Flag":
             cell.alignment = Alignment(indent=1, vertical="top")
+        if name == "95% CI":
+            cell.alignment = CENTRE
         return
     cell.alignment = RIGHT
     if name == "%":
