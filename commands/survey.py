@@ -114,6 +114,7 @@ def _summary(final: Path, export: Path, survey: str) -> None:
             )
             for r in todo.head(15).iter_rows(named=True):
                 hint = f" (suggested: {r['suggested']})" if r["suggested"] else ""
+                hint += f"; {r['note']}" if r["note"] else ""
                 typer.echo(f"  {r['answers']:>4}  {safe_line(r['text'], 60)}{hint}")
             if todo.height > 15:
                 typer.echo(f"  ... and {todo.height - 15} more in {review}")

@@ -342,6 +342,9 @@ def test_a_qualtrics_export_with_its_metadata_columns_runs(tmp_path):
     assert {"Recipient Email", "IP Address", "Location Latitude"} <= set(p.ingested.dropped_columns)
     fmt = p.data.routes["youth"]
     assert fmt["format__email"].sum() == 30 and fmt["format__video_phone"].sum() == 15
+    out = run_survey(path, "interactions_2025", tmp_path / "out", suggest=False)  # end to end
+    assert (out / "report.html").is_file() and (out / "tables.xlsx").is_file()
+    assert dict(pl.read_csv(out / "funnel.csv").iter_rows()) == funnel
 
 
 def test_qualtrics_numeric_values_need_declared_recode_values(tmp_path):

@@ -305,7 +305,8 @@ def others_context(
             "answers": r["answers"],
             "counted_as": labels.get(r["counted_as"], r["counted_as"]),
             "suggested": labels.get(r["suggested"], "") if r["suggested"] else "",
-            "similarity": "" if r["similarity"] is None else f"{r['similarity']:.2f}",
+            # cosine can be a hair below 0; shown clipped at 0.00 rather than "-0.00"
+            "similarity": "" if r["similarity"] is None else f"{max(r['similarity'], 0.0):.2f}",
             "note": r["note"] or "",
         }
         for r in todo.iter_rows(named=True)
