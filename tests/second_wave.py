@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
+from openpyxl import Workbook
 from survey_fixtures import META, _cell, allied, partial, youth
 
 from pipeline.core.paths import SCHEMAS
@@ -75,7 +76,8 @@ def _respondent(i: int, rng: random.Random) -> dict[str, object]:
 
 
 def write_second_wave(path: Path, spec: Questionnaire, *, seed: int, n: int = 150) -> Wave:
-    """``n`` respondents plus one duplicate submission, SurveyMonkey layout, cp1252, CRLF."""
+    """``n`` respondents plus one duplicate submission, SurveyMonkey layout, cp1252, CRLF
+    (or the same rows as an XLSX workbook when ``path`` ends in .xlsx)."""
     rng = random.Random(seed)
     people = [_respondent(i, rng) for i in range(n)]
     people[3] = youth(3, format=["email", NEW_FORMAT["code"]])  # the new option is used
@@ -92,9 +94,15 @@ def write_second_wave(path: Path, spec: Questionnaire, *, seed: int, n: int = 15
     dup = data[10][:]  # respondent 11 submitted twice; the later one goes
     dup[2] = dup[3] = (start + timedelta(days=3)).strftime("%m/%d/%Y %I:%M:%S %p")
     data.insert(40, dup)
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows([row1, row2, *data])
-    path.write_bytes(buf.getvalue().encode("cp1252"))
+    if path.suffix == ".xlsx":  # the same wave as a workbook (encoding does not apply)
+        wb = Workbook()
+        for r in [row1, row2, *data]:
+            wb.active.append(r)
+        wb.save(path)
+    else:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerows([row1, row2, *data])
+        path.write_bytes(buf.getvalue().encode("cp1252"))
     partials = sum(
         1 for r in people if "interacted_education" not in r and "allied_interacted" not in r
     )

@@ -111,6 +111,15 @@ def test_second_wave_runs_end_to_end_and_matches_plain_pandas(wave):
         assert got[code][2] == pytest.approx(100 * n / expected["format_base"])
 
 
+def test_the_same_wave_as_xlsx_gives_the_same_tables(wave, tmp_path):
+    _, spec, out = wave
+    x = write_second_wave(tmp_path / "wave2.xlsx", spec, seed=SEED)
+    out_x = run_survey(x.path, spec.path, tmp_path / "out", suggest=False)
+    assert (out_x / "funnel.csv").read_bytes() == (out / "funnel.csv").read_bytes()
+    for name in ("table-F-1.csv", "figure-5-1.csv"):
+        assert (out_x / "tables" / name).read_bytes() == (out / "tables" / name).read_bytes()
+
+
 def test_second_wave_report_has_no_published_check_and_names_unreviewed_texts(wave):
     _, _, out = wave
     assert not (out / "published_check.csv").exists()
