@@ -148,7 +148,7 @@ def test_without_the_spec_edits_the_second_wave_stops_with_the_fix(tmp_path):
     assert "'work in' became 'mainly work in'" in err or "'mainly' added" in err
     assert "add the new wording to that question's aliases" in err
     assert "is an option that question 'format' does not list" in err
-    assert "add it to question 'format''s options" in err
+    assert "add it to the options of question 'format'" in err
     assert not (tmp_path / "o" / "interactions_2025").exists()
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from pipeline.survey.questionnaire import Questionnaire
+from pipeline.survey.questionnaire import Option, Questionnaire
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _option_notes(o: Option) -> str:
+    notes = ["exclusive"] * o.exclusive + ["added in a later wave"] * o.optional
+    notes += [f"Qualtrics value {o.recode}"] * (o.recode is not None)
+    notes += [f"also '{_cell(a)}'" for a in o.aliases]
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def dictionary_markdown(spec: Questionnaire) -> str:
@@ -73,6 +80,7 @@ def dictionary_markdown(spec: Questionnaire) -> str:
                     else ""
                 ),
             ]
+            lines += [f"- Also accepted as: {_cell(a)}" for a in q.aliases]
             if q.max_choices:
                 lines.append(
                     f"- At most {q.max_choices} choices"
@@ -84,9 +92,6 @@ def dictionary_markdown(spec: Questionnaire) -> str:
             opts = spec.options(q)
             if opts:
                 lines += ["", "| code | label |", "| --- | --- |"]
-                lines += [
-                    f"| `{o.code}` | {_cell(o.label)}{' (exclusive)' if o.exclusive else ''} |"
-                    for o in opts
-                ]
+                lines += [f"| `{o.code}` | {_cell(o.label)}{_option_notes(o)} |" for o in opts]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -248,7 +248,7 @@ def _report_unknown(
             problems.add(
                 f"column '{h.display}' is an option that question '{inst.qid}' does not list",
                 column=h.column,
-                fix=f"add it to question '{inst.qid}''s options in {spec.path.name}, e.g. "
+                fix=f"add it to the options of question '{inst.qid}' in {spec.path.name}, e.g. "
                 f'{{code: new_code, label: "{h.sub}", optional: true}} '
                 "(optional: true keeps older waves without it running)",
             )
@@ -390,8 +390,8 @@ class BadValues:
                     + (f"; closest option: '{closest[0]}'" if closest else ""),
                     row=row,
                     column=e.j + 1,
-                    fix=f"if it is a new answer option, add it to question '{e.col.instance.qid}''s "
-                    "options in the questionnaire spec (optional: true keeps older waves running); "
+                    fix="if it is a new answer option, add it to the options of question "
+                    f"'{e.col.instance.qid}' in the questionnaire spec; "
                     "if it is another wording of an option, add it to that option's aliases",
                 )
             if e.total > len(e.shown):
