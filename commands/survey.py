@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from commands.common import handle_errors
+
+if TYPE_CHECKING:
+    import polars as pl
 
 app = typer.Typer(
     no_args_is_help=True, help="Survey exports: ingest, clean, validate, route, tables, report."
@@ -76,8 +79,9 @@ def run(
 
     Example: joinedup survey run data/reference/interactions_2025_export.csv
     """
-    from pipeline.survey.flow import run_survey
+    from pipeline.survey.flow import Prepared, run_survey
 
+    seen: list[Prepared] = []
     final = run_survey(
         export,
         survey,
@@ -88,40 +92,36 @@ def run(
         allow_draft=allow_draft,
         check_published=check_published,
         strict=strict,
+        on_prepared=seen.append,
     )
-    _summary(final, export, survey)
+    _summary(final, seen[0].cleaned.other_review, export, survey)
     typer.echo(f"Report written to {final}/report.html")
 
 
-def _summary(final: Path, export: Path, survey: str) -> None:
-    """What needs a person before the report can go out: unreviewed 'Other' answers, and the
-    published check when one was run. Read back from the files just written."""
+def _summary(final: Path, review: pl.DataFrame, export: Path, survey: str) -> None:
+    """What needs a person before the report can go out: unreviewed 'Other' answers (from the
+    run's own review list), and the published check when one was run."""
     import polars as pl
 
     from commands.printing import safe_line
     from pipeline.survey.clean import unreviewed
 
-    review = final / "other_review.csv"
-    if review.is_file():
-        frame = pl.read_csv(review, infer_schema=False).with_columns(
-            pl.col("similarity").cast(pl.Float64)
+    todo = unreviewed(review)
+    if todo.height:
+        typer.echo(
+            f"{todo['answers'].sum()} 'Other' answer(s), {todo.height} distinct text(s), are not "
+            "in the reviewed recode table and are counted as 'Other':"
         )
-        todo = unreviewed(frame)
-        if todo.height:
-            typer.echo(
-                f"{todo['answers'].sum()} 'Other' answer(s), {todo.height} distinct text(s), are not "
-                "in the reviewed recode table and are counted as 'Other':"
-            )
-            for r in todo.head(15).iter_rows(named=True):
-                hint = f" (suggested: {r['suggested']})" if r["suggested"] else ""
-                hint += f"; {r['note']}" if r["note"] else ""
-                typer.echo(f"  {r['answers']:>4}  {safe_line(r['text'], 60)}{hint}")
-            if todo.height > 15:
-                typer.echo(f"  ... and {todo.height - 15} more in {review}")
-            typer.echo(
-                f"  review them: joinedup survey others {export} --survey {survey} "
-                "(then add entries to the recode table and run again; --strict refuses until then)"
-            )
+        for r in todo.head(15).iter_rows(named=True):
+            hint = f" (suggested: {r['suggested']})" if r["suggested"] else ""
+            hint += f"; {r['note']}" if r["note"] else ""
+            typer.echo(f"  {r['answers']:>4}  {safe_line(r['text'], 60)}{hint}")
+        if todo.height > 15:
+            typer.echo(f"  ... and {todo.height - 15} more in other_review.csv")
+        typer.echo(
+            f"  review them: joinedup survey others {export} --survey {survey} "
+            "(then add entries to the recode table and run again; --strict refuses until then)"
+        )
     check = final / "published_check.csv"
     if check.is_file():
         c = pl.read_csv(check, infer_schema=False)

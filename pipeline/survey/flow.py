@@ -8,7 +8,7 @@ a failure leaves the previous report directory exactly as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,8 +193,12 @@ def run_survey(
     allow_draft: bool = False,
     check_published: bool = False,
     strict: bool = False,
+    on_prepared: Callable[[Prepared], None] | None = None,
 ) -> Path:
     """The whole survey pipeline; returns the report directory.
+
+    ``on_prepared`` sees the cleaned data before anything is written (the CLI keeps it for its
+    summary of unreviewed "Other" answers, so the summary never depends on where files go).
 
     A draft spec (``status: draft``, written by ``survey init``) is refused unless
     ``allow_draft``; when allowed, the report and manifest say the spec is unreviewed.
@@ -206,6 +210,8 @@ def run_survey(
     p = prepare(export, survey, suggest=suggest, model=model, sheet=sheet)
     if strict:
         refuse_unreviewed(p)
+    if on_prepared is not None:
+        on_prepared(p)
     manifest = manifest_for(p, profile)
     final = Path(out_root) / p.spec.survey
     final.parent.mkdir(parents=True, exist_ok=True)
