@@ -46,6 +46,7 @@ class JoqOptions:
 
     db: Path = DEFAULT_DB
     frames: Path | None = None
+    taxonomy: Path | None = None
     out: Path = DEFAULT_OUT
     dry_run: bool = False
     device: Device = Device.cpu
@@ -54,7 +55,12 @@ class JoqOptions:
         from pipeline.joq.flow import open_session
 
         return open_session(
-            self.db, self.out, self.frames, dry_run=self.dry_run, device=self.device.value
+            self.db,
+            self.out,
+            self.frames,
+            dry_run=self.dry_run,
+            device=self.device.value,
+            taxonomy=self.taxonomy,
         )
 
 
@@ -85,6 +91,18 @@ SHARED = {
         ],
         None,
     ),
+    "taxonomy": _option(
+        "taxonomy",
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--taxonomy",
+                help="Cross-month taxonomy.yaml (default: taxonomy.yaml inside --frames; "
+                "coding_frames/taxonomy.yaml for the project's own frames).",
+            ),
+        ],
+        None,
+    ),
     "dry_run": _option(
         "dry_run",
         Annotated[
@@ -108,7 +126,7 @@ SHARED = {
         Device.cpu,
     ),
 }
-STORE = ("db", "frames")
+STORE = ("db", "frames", "taxonomy")
 OUTPUTS = ("out",)
 EMBEDS = ("dry_run", "device")
 
@@ -140,6 +158,13 @@ def joq_command(
     return register
 
 
+def _column(role: str) -> object:
+    return typer.Option(
+        f"--{role}-column",
+        help=f"Header (or 1-based column number, or 'none') of the {role} column.",
+    )
+
+
 @joq_command("import", outputs=False)
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV or XLSX export of the month's answers.")],
@@ -148,19 +173,51 @@ def import_(
         bool,
         typer.Option(
             "--replace",
-            help="Replace a month imported from a different file (human decisions are kept).",
+            help="Replace a month imported from a different file (human decisions are kept; "
+            "those on a changed answer are flagged; the month must be coded again).",
         ),
     ] = False,
+    answer_column: Annotated[str | None, _column("answer")] = None,
+    id_column: Annotated[str | None, _column("id")] = None,
+    submitted_column: Annotated[str | None, _column("submitted")] = None,
+    sectors_column: Annotated[str | None, _column("sectors")] = None,
+    role_column: Annotated[str | None, _column("role")] = None,
+    region_column: Annotated[str | None, _column("region")] = None,
+    consent_column: Annotated[str | None, _column("consent")] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", help="Saved column choices: a YAML file or a saved name."),
+    ] = None,
+    save_mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--save-mapping", help="Save the columns used as <frames>/mappings/NAME.yaml."
+        ),
+    ] = None,
     *,
     opts: JoqOptions,
 ) -> None:
-    """Import a month's export; the same file again changes nothing.
+    """Import a month's export (SurveyMonkey, Qualtrics, CSV or XLSX); the same file again
+    changes nothing. Columns are found by their headers; when two could fit, say which.
 
     Example: joinedup joq import data/reference/joq/2025-01_export.csv --month 2025-01
     """
     from pipeline.joq.flow import run_import
 
-    res = run_import(opts.session(), file, month, replace)
+    columns = {
+        role: value
+        for role, value in (
+            ("answer", answer_column),
+            ("id", id_column),
+            ("submitted", submitted_column),
+            ("sectors", sectors_column),
+            ("role", role_column),
+            ("region", region_column),
+            ("consent", consent_column),
+        )
+        if value is not None
+    }
+    res = run_import(opts.session(), file, month, replace, columns, mapping, save_mapping)
     typer.echo(res.summary())
 
 
@@ -209,6 +266,9 @@ def code(
         list[str] | None,
         typer.Option("--threshold", help="Override one threshold, name=value (repeatable)."),
     ] = None,
+    allow_draft: Annotated[
+        bool, typer.Option("--allow-draft", help="Code with a frame still marked status: draft.")
+    ] = False,
     *,
     opts: JoqOptions,
 ) -> None:
@@ -219,7 +279,7 @@ def code(
     from pipeline.joq.flow import run_code
 
     s = opts.session()
-    run = run_code(s, month, _parse_thresholds(threshold or []))
+    run = run_code(s, month, _parse_thresholds(threshold or []), allow_draft)
     n_other = run.machine.filter(run.machine["code_id"] == "other").height
     typer.echo(
         f"run {run.run_id}: {run.machine['response_id'].n_unique()} answers coded, "
@@ -232,34 +292,75 @@ def code(
 def review(
     month: Month,
     apply: Annotated[
-        Path | None, typer.Option("--apply", help="Read back an edited review.xlsx.")
+        Path | None, typer.Option("--apply", help="Read back an edited review workbook.")
     ] = None,
     coder: Annotated[
-        str | None, typer.Option("--coder", help="Who reviewed (with --apply).")
+        str | None,
+        typer.Option("--coder", help="Who codes: the sheet is review_<coder>.xlsx."),
     ] = None,
+    double_code: Annotated[
+        int | None,
+        typer.Option(
+            "--double-code",
+            help="Write a blind sheet of N answers another coder decided (for --coder).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Double-coding sample seed (frame's by default).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a sheet even if it has unapplied edits.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Apply a stale sheet, overwriting later decisions."),
+    ] = False,
+    add_codes: Annotated[
+        bool, typer.Option("--add-codes", help="Add codes typed in new_code to the frame.")
+    ] = False,
+    mark_reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--mark-reviewed", help="With --apply: the codebook is final; frame status: reviewed."
+        ),
+    ] = False,
     *,
     opts: JoqOptions,
 ) -> None:
-    """Write review.xlsx (least certain first), or apply an edited one with --apply.
+    """Write the coder's review workbook (undecided answers first, drop-downs, codebook), or
+    apply an edited one with --apply (refused if stale; re-applying stores nothing twice).
 
-    Example: joinedup joq review 2025-01 --apply reports/out/joq_2025-01/review.xlsx --coder AB
+    Example: joinedup joq review 2025-01 --coder AB, then joinedup joq review 2025-01 --apply
+    reports/out/joq_2025-01/review_AB.xlsx --coder AB
     """
     from pipeline.joq.flow import run_review_apply, run_review_write
 
     s = opts.session()
     if apply is None:
-        typer.echo(f"wrote {run_review_write(s, month)}")
+        path = run_review_write(s, month, coder, double_code, seed, overwrite)
+        typer.echo(f"wrote {path}")
         return
-    if not coder:
-        raise InputError("--coder is required with --apply", fix="add --coder YOUR_INITIALS")
-    n = run_review_apply(s, month, apply, coder)
-    typer.echo(f"stored {n} decisions by {coder}; re-run `joinedup joq code {month}` to retrain")
+    res = run_review_apply(s, month, apply, coder, force, add_codes, mark_reviewed)
+    for line in res.frame_changes:
+        typer.echo(f"frame: {line}")
+    if res.forced:
+        typer.echo(f"--force: overwrote later decisions on {', '.join(res.forced)}")
+    typer.echo(
+        f"stored {res.stored} decisions from sheet {res.sheet_id}; re-run "
+        f"`joinedup joq code {month}` to retrain"
+    )
 
 
 @joq_command()
 def agreement(
     month: Month,
-    gold: Annotated[Path, typer.Option("--gold", help="CSV response_id,code_id (long).")],
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="CSV response_id,code_id (long).")
+    ] = None,
+    between: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--between", help="Two coders, e.g. --between AB CD: kappa per code."),
+    ] = None,
     split: Annotated[
         Path | None,
         typer.Option("--split", help="CSV response_id,split; only 'eval' answers are measured."),
@@ -269,16 +370,27 @@ def agreement(
     *,
     opts: JoqOptions,
 ) -> None:
-    """Machine codes against a human-coded set (eval answers only), with bootstrap CIs.
+    """Machine codes against a human-coded set (eval answers only), with bootstrap CIs; or
+    two coders against each other (--between), with a sheet of their disagreements to resolve.
 
     Example: joinedup joq agreement 2025-01 --gold data/reference/joq/2025-01_gold.csv
     --split data/reference/joq/2025-01_split.csv
     """
     from pipeline.joq.agreement import summary
-    from pipeline.joq.flow import run_agreement
+    from pipeline.joq.flow import run_agreement, run_between
     from pipeline.joq.reference import agreement_line
 
     s = opts.session()
+    if between:
+        table, csv_path, xlsx = run_between(s, month, *between)
+        typer.echo(table.write_csv(float_precision=3))
+        typer.echo(
+            f"wrote {csv_path} and {xlsx} (resolve it: joinedup joq review {month} "
+            f"--apply {xlsx} --coder YOUR_INITIALS)"
+        )
+        return
+    if gold is None:
+        raise InputError("give --gold FILE or --between CODER CODER", fix="see --help")
     table = run_agreement(s, month, gold, split, resamples, seed)
     typer.echo(
         table.select("code", "n_gold", "n_machine", "precision", "recall", "f1", "kappa").write_csv(

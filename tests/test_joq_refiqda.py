@@ -40,7 +40,7 @@ def schema():
 def month(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1738281600")
     (tmp_path / "frames" / "joq").mkdir(parents=True)
-    (tmp_path / "frames" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
+    (tmp_path / "frames" / "joq" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
     (tmp_path / "frames" / "joq" / f"{MONTH}.yaml").write_text(yaml.safe_dump(FRAME))
     lines = ["Response ID,Submitted,Sector,Answer,Region"]
     for i, a in enumerate(ANSWERS, start=1):
@@ -394,7 +394,7 @@ def test_a_codebook_seeds_a_draft_frame(month):
     s, tmp = month
     exchange.export_month(s, MONTH, qdc=tmp / "m.qdc")
     _, notes = exchange.frame_from_qdc(s, tmp / "m.qdc", "2025-02")
-    tax = load_taxonomy(tmp / "frames" / "taxonomy.yaml")
+    tax = load_taxonomy(tmp / "frames" / "joq" / "taxonomy.yaml")
     frame = load_frame("2025-02", tmp / "frames" / "joq", tax)
     old = load_frame(MONTH, tmp / "frames" / "joq", tax)
     assert frame.status == "draft" and notes == []
@@ -411,7 +411,7 @@ def test_a_foreign_codebook_files_unmatched_parents_under_other(month):
     (tmp / "f.qdc").write_text(book)
     path, notes = exchange.frame_from_qdc(s, tmp / "f.qdc", "2025-03")
     frame = load_frame(
-        "2025-03", tmp / "frames" / "joq", load_taxonomy(tmp / "frames" / "taxonomy.yaml")
+        "2025-03", tmp / "frames" / "joq", load_taxonomy(tmp / "frames" / "joq" / "taxonomy.yaml")
     )
     by_label = {c.label: c for c in frame.codes}
     assert by_label["Talk more"].theme == "other" and any("Talk more" in n for n in notes)

@@ -19,6 +19,7 @@ import yaml
 from pipeline.core.embed import HashingEmbedder
 from pipeline.core.manifest import PACKAGES
 from pipeline.joq import flow, publish, report, store
+from tests.joq_sheets import edit_sheet
 
 MONTH = "2025-03"
 HOSTILE = '=HYPERLINK("http://x","y")'
@@ -109,7 +110,7 @@ def write_export(path: Path, rows) -> None:
 
 def new_month(root: Path, rows=ROWS, frame_doc: dict | None = None) -> flow.Session:
     (root / "frames" / "joq").mkdir(parents=True)
-    (root / "frames" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
+    (root / "frames" / "joq" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
     (root / "frames" / "joq" / f"{MONTH}.yaml").write_text(yaml.safe_dump(frame_doc or frame()))
     write_export(root / "export.csv", rows)
     s = flow.Session(
@@ -124,13 +125,7 @@ def rid_of(text: str, rows=ROWS) -> str:
 
 
 def edit_review(path: Path, edits: dict[str, dict[str, str]]) -> None:
-    wb = openpyxl.load_workbook(path)
-    ws = wb["review"]
-    head = [c.value for c in ws[1]]
-    for row in ws.iter_rows(min_row=2):
-        for col, value in edits.get(row[0].value, {}).items():
-            row[head.index(col)].value = value
-    wb.save(path)
+    edit_sheet(path, edits)
 
 
 def full_run(s: flow.Session, names=("Priya",)) -> Path:
@@ -140,7 +135,7 @@ def full_run(s: flow.Session, names=("Priya",)) -> Path:
     edit_review(
         path, {rid_of("A shared rota with SECRET-EXCLUDED-WORDS"): {"exclude_quote": "yes"}}
     )
-    assert flow.run_review_apply(s, MONTH, path, "AB") == 1
+    assert flow.run_review_apply(s, MONTH, path, "AB").stored == 1
     flow.run_code(s, MONTH)
     flow.run_review_write(s, MONTH)
     return publish.write_month_report(s, MONTH, list(names)).parent
@@ -320,11 +315,11 @@ def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path,
     edit_review(
         path,
         {
-            rid_of(coded): {"final_codes": "talk; money"},
+            rid_of(coded): {"code_1": "talk", "code_2": "money"},
             rid_of("More mentor schemes"): {"exclude_quote": "yes"},
         },
     )
-    assert flow.run_review_apply(s, MONTH, path, "AB") == 2
+    assert flow.run_review_apply(s, MONTH, path, "AB").stored == 2
 
     def state():
         d = store.latest_decisions(s.con, MONTH)
@@ -339,11 +334,11 @@ def test_reimport_recode_and_second_review_never_drop_a_human_decision(tmp_path,
     assert state() == (["money", "talk"], True)
     # a fresh sheet returned untouched records nothing and erases nothing
     fresh = flow.run_review_write(s, MONTH)
-    assert flow.run_review_apply(s, MONTH, fresh, "CD") == 0
+    assert flow.run_review_apply(s, MONTH, fresh, "CD").stored == 0
     assert state() == (["money", "talk"], True)
     # a second reviewer only ticks exclude_quote on the coded answer: its codes stay
     edit_review(fresh, {rid_of(coded): {"exclude_quote": "yes"}})
-    assert flow.run_review_apply(s, MONTH, fresh, "CD") == 1
+    assert flow.run_review_apply(s, MONTH, fresh, "CD").stored == 1
     assert state()[0] == ["money", "talk"]
     # replacing the export (one answer added) keeps every decision, through a re-code
     write_export(tmp_path / "export.csv", [*ROWS, ("Talk to housing teams", "Housing", "North")])
@@ -372,7 +367,7 @@ def test_formula_in_answers_and_labels_is_text_in_review_xlsx_and_tables_csv(tmp
         assert c.data_type == "s" and c.value.startswith("'="), c.value
     assert not any(c.value.startswith("=") for c in cells)
     # the sheet still reads back: the apostrophe is undone, never a formula
-    assert flow.run_review_apply(s, MONTH, xlsx, "AB") == 0
+    assert flow.run_review_apply(s, MONTH, xlsx, "AB").stored == 0
     csvs = sorted(out.rglob("*.csv"))
     seen = 0
     for f in csvs:

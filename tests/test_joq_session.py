@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture
 def month_files(tmp_path):
     (tmp_path / "frames" / "joq").mkdir(parents=True)
-    (tmp_path / "frames" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
+    (tmp_path / "frames" / "joq" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
     (tmp_path / "frames" / "joq" / "2025-01.yaml").write_text(yaml.safe_dump(FRAME))
     lines = ["Response ID,Submitted,Sector,Answer,Region"]
     for i, a in enumerate(ANSWERS, start=1):
@@ -90,17 +90,17 @@ def test_device_is_a_typed_choice(tmp_path):
 
 
 SHARED_BY = {
-    "import": {"db", "frames"},
-    "review": {"db", "frames", "out"},
-    "agreement": {"db", "frames", "out"},
-    "trends": {"db", "frames", "out"},
-    "discover": {"db", "frames", "out", "dry_run", "device"},
-    "code": {"db", "frames", "out", "dry_run", "device"},
-    "report": {"db", "frames", "out", "dry_run", "device"},
-    "tune": {"db", "frames", "out", "dry_run", "device"},
-    "export": {"db", "frames", "out"},
-    "import-qdpx": {"db", "frames", "out"},
-    "frame-from-qdc": {"db", "frames"},
+    "import": {"db", "frames", "taxonomy"},
+    "review": {"db", "frames", "taxonomy", "out"},
+    "agreement": {"db", "frames", "taxonomy", "out"},
+    "trends": {"db", "frames", "taxonomy", "out"},
+    "discover": {"db", "frames", "taxonomy", "out", "dry_run", "device"},
+    "code": {"db", "frames", "taxonomy", "out", "dry_run", "device"},
+    "report": {"db", "frames", "taxonomy", "out", "dry_run", "device"},
+    "tune": {"db", "frames", "taxonomy", "out", "dry_run", "device"},
+    "export": {"db", "frames", "taxonomy", "out"},
+    "import-qdpx": {"db", "frames", "taxonomy", "out"},
+    "frame-from-qdc": {"db", "frames", "taxonomy"},
 }
 
 

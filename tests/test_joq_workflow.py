@@ -11,6 +11,7 @@ from cli import app
 from pipeline.core.embed import HashingEmbedder
 from pipeline.core.safety.html import assert_rendered_clean
 from pipeline.joq import flow, publish, store
+from tests.joq_sheets import edit_sheet
 
 TAXONOMY = {
     "version": 1,
@@ -72,7 +73,7 @@ ANSWERS = [
 @pytest.fixture
 def month(tmp_path):
     (tmp_path / "frames" / "joq").mkdir(parents=True)
-    (tmp_path / "frames" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
+    (tmp_path / "frames" / "joq" / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY))
     (tmp_path / "frames" / "joq" / "2025-01.yaml").write_text(yaml.safe_dump(FRAME))
     lines = ["Response ID,Submitted,Sector,Answer,Region"]
     for i, a in enumerate(ANSWERS, start=1):
@@ -105,24 +106,14 @@ def test_code_is_deterministic_and_rerun_embeds_nothing_new(month):
     assert (s.month_dir("2025-01") / "other_review.csv").is_file()
 
 
-def edit_review(path, edits):
-    wb = openpyxl.load_workbook(path)
-    ws = wb["review"]
-    head = [c.value for c in ws[1]]
-    for row in ws.iter_rows(min_row=2):
-        rid = row[0].value
-        if rid in edits:
-            for col, value in edits[rid].items():
-                row[head.index(col)].value = value
-    wb.save(path)
-
-
 def test_review_round_trip_survives_recode_and_reimport(month):
     s, tmp = month
     flow.run_code(s, "2025-01")
     path = flow.run_review_write(s, "2025-01")
-    edit_review(path, {"R07": {"final_codes": "talk; money"}, "R03": {"exclude_quote": "yes"}})
-    assert flow.run_review_apply(s, "2025-01", path, "AB") == 2
+    edit_sheet(
+        path, {"R07": {"code_1": "talk", "code_2": "money"}, "R03": {"exclude_quote": "yes"}}
+    )
+    assert flow.run_review_apply(s, "2025-01", path, "AB").stored == 2
     assert codes_of(s, "R07") == ["money", "talk"]
     flow.run_code(s, "2025-01")
     assert codes_of(s, "R07") == ["money", "talk"]
@@ -137,14 +128,14 @@ def test_review_with_unknown_code_names_row_value_and_closest(month):
     s, _ = month
     flow.run_code(s, "2025-01")
     path = flow.run_review_write(s, "2025-01")
-    edit_review(path, {"R05": {"final_codes": "tlak"}})
+    edit_sheet(path, {"R05": {"code_1": "tlak"}})
     wb = openpyxl.load_workbook(path)
-    row = next(r[0].row for r in wb["review"].iter_rows(min_row=2) if r[0].value == "R05")
+    row = next(r[1].row for r in wb["review"].iter_rows(min_row=2) if r[1].value == "R05")
     from pipeline.core.errors import ReviewError
 
     with pytest.raises(ReviewError) as err:
         flow.run_review_apply(s, "2025-01", path, "AB")
-    assert f"row {row}" in str(err.value) and "'tlak'" in str(err.value)
+    assert f"review row {row}" in str(err.value) and "'tlak'" in str(err.value)
     assert "closest is 'talk'" in str(err.value)
 
 

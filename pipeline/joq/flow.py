@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from pipeline.core.errors import InputError
 from pipeline.core.paths import CODING_FRAMES, DEFAULT_OUT
 from pipeline.core.reader.grid import read_grid
 from pipeline.core.safety.atomic import atomic_write_text
-from pipeline.core.safety.export import write_csv, write_xlsx
+from pipeline.core.safety.export import write_csv
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import agreement as agr
 from pipeline.joq import decide, importer, review, sampling, scorers, store
@@ -88,13 +89,29 @@ class Session:
         return self.cache.embed(texts, self.embedder)
 
     def taxonomy(self) -> Taxonomy:
-        return load_taxonomy(self.taxonomy_path or self.frames_dir.parent / "taxonomy.yaml")
+        return load_taxonomy(taxonomy_file(self.frames_dir, self.taxonomy_path))
 
     def frame(self, month: str) -> Frame:
         return load_frame(month, self.frames_dir, self.taxonomy())
 
     def month_dir(self, month: str) -> Path:
         return self.out / f"joq_{month}"
+
+
+def taxonomy_file(frames_dir: Path, explicit: Path | None = None) -> Path:
+    """The taxonomy for a frames folder: ``--taxonomy``, else ``taxonomy.yaml`` inside the folder,
+    else (the project's own folder only) ``coding_frames/taxonomy.yaml``; never a guess."""
+    if explicit is not None:
+        return explicit
+    inside = Path(frames_dir) / "taxonomy.yaml"
+    if inside.is_file():
+        return inside
+    if Path(frames_dir).resolve() == (CODING_FRAMES / "joq").resolve():
+        return CODING_FRAMES / "taxonomy.yaml"
+    raise InputError(
+        f"no taxonomy.yaml in the frames folder {frames_dir}",
+        fix="pass --taxonomy FILE, or put the cross-month taxonomy.yaml inside that folder",
+    )
 
 
 def open_session(
@@ -104,6 +121,7 @@ def open_session(
     embedder: Embedder | None = None,
     dry_run: bool = False,
     device: Literal["cpu", "cuda", "auto"] = "cpu",
+    taxonomy: Path | None = None,
 ) -> Session:
     """Open the store; the embedder (hashing with ``dry_run``, else the model) is made lazily."""
     factory: EmbedderFactory = (
@@ -111,7 +129,9 @@ def open_session(
         if dry_run
         else functools.partial(SentenceTransformerEmbedder, device=device)
     )
-    return Session(store.connect(db), embedder or factory, out, frames_dir or CODING_FRAMES / "joq")
+    return Session(
+        store.connect(db), embedder or factory, out, frames_dir or CODING_FRAMES / "joq", taxonomy
+    )
 
 
 def _require_month(s: Session, month: str) -> pl.DataFrame:
@@ -127,10 +147,52 @@ def _require_month(s: Session, month: str) -> pl.DataFrame:
 # --- import -------------------------------------------------------------------------------------
 
 
-def run_import(s: Session, path: Path, month: str, replace: bool = False) -> importer.ImportResult:
+def mapping_file(s: Session, mapping: str) -> Path:
+    """``--mapping``: a file path, or a name saved under ``<frames>/mappings/<name>.yaml``."""
+    p = Path(mapping)
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        return p
+    saved = s.frames_dir / "mappings" / f"{mapping}.yaml"
+    if saved.is_file():
+        return saved
+    raise InputError(
+        f"no mapping file '{mapping}' (looked for it as a path and as {saved})",
+        fix="save one with --save-mapping NAME on an import that names its columns",
+    )
+
+
+def run_import(
+    s: Session,
+    path: Path,
+    month: str,
+    replace: bool = False,
+    columns: dict[str, str] | None = None,
+    mapping: str | None = None,
+    save_mapping: str | None = None,
+) -> importer.ImportResult:
+    """Import with columns chosen by ``columns`` (role -> header), over a saved ``mapping``."""
     frame_file = s.frames_dir / f"{month}.yaml"
-    sectors = s.frame(month).sectors if frame_file.is_file() else []
-    return importer.import_export(s.con, Path(path), month, sectors, replace)
+    frame = s.frame(month) if frame_file.is_file() else None
+    chosen = importer.load_mapping(mapping_file(s, mapping)) if mapping else {}
+    chosen.update(columns or {})
+    res = importer.import_export(
+        s.con,
+        Path(path),
+        month,
+        frame.sectors if frame else [],
+        replace,
+        chosen=chosen,
+        question=frame.question if frame else "",
+    )
+    if save_mapping:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", save_mapping):
+            raise InputError(
+                f"mapping name '{save_mapping[:40]}' must be letters, digits, - and _",
+                fix="e.g. --save-mapping youth_joq",
+            )
+        target = s.frames_dir / "mappings" / f"{save_mapping}.yaml"
+        atomic_write_text(target, importer.mapping_yaml(res.columns or chosen))
+    return res
 
 
 # --- discover -----------------------------------------------------------------------------------
@@ -207,12 +269,35 @@ def thresholds_for(frame: Frame, overrides: dict | None) -> Thresholds:
 
 
 def training_codes(s: Session, month: str) -> dict[str, frozenset[str]]:
+    """Latest live human decision per answer, with merged or renamed code ids mapped."""
     dec = store.latest_decisions(s.con, month).filter(pl.col("codes").is_not_null())
-    return {r: frozenset(c) for r, c in zip(dec["response_id"], dec["codes"], strict=True)}
+    frame_file = s.frames_dir / f"{month}.yaml"
+    aliases = s.frame(month).aliases() if frame_file.is_file() else {}
+    return {
+        r: frozenset(aliases.get(x, x) for x in c)
+        for r, c in zip(dec["response_id"], dec["codes"], strict=True)
+    }
 
 
-def run_code(s: Session, month: str, overrides: dict | None = None) -> CodeRun:
+def require_reviewed(frame: Frame, allow_draft: bool, path: Path) -> None:
+    if frame.status == "draft" and not allow_draft:
+        from pipeline.core.errors import SpecError
+
+        raise SpecError(
+            f"the frame for {frame.month} is a draft (status: draft): its codes have not been "
+            "reviewed",
+            file=path,
+            column="status",
+            fix="review the codes, set `status: reviewed` in the frame, or pass --allow-draft to "
+            "code with it anyway",
+        )
+
+
+def run_code(
+    s: Session, month: str, overrides: dict | None = None, allow_draft: bool = False
+) -> CodeRun:
     frame = s.frame(month)
+    require_reviewed(frame, allow_draft, s.frames_dir / f"{month}.yaml")
     th = thresholds_for(frame, overrides)
     seed = frame.sample.seed
     usable = _require_month(s, month).filter(pl.col("usable"))
@@ -267,6 +352,21 @@ def run_code(s: Session, month: str, overrides: dict | None = None) -> CodeRun:
             }
         ),
     )
+    s.con.execute("DELETE FROM joq_code_aliases WHERE month = ?", [month])
+    aliases = frame.aliases()
+    store.insert(
+        s.con,
+        "joq_code_aliases",
+        pl.DataFrame(
+            {
+                "month": [month] * len(aliases),
+                "old_id": list(aliases),
+                "new_id": list(aliases.values()),
+            },
+            schema={"month": pl.String, "old_id": pl.String, "new_id": pl.String},
+        ),
+    )
+    store.clear_needs_recode(s.con, month)
     store.insert(
         s.con,
         "joq_runs",
@@ -311,25 +411,359 @@ def run_code(s: Session, month: str, overrides: dict | None = None) -> CodeRun:
 # --- review -------------------------------------------------------------------------------------
 
 
-def run_review_write(s: Session, month: str) -> Path:
+def _coder_name(coder: str | None) -> str:
+    if coder and not re.fullmatch(r"[A-Za-z0-9_-]{1,20}", coder):
+        raise InputError(
+            f"coder '{coder[:30]}' must be 1-20 letters, digits, - or _", fix="e.g. --coder AB"
+        )
+    return coder or ""
+
+
+def review_path(s: Session, month: str, coder: str | None) -> Path:
+    """One sheet per coder: review_<coder>.xlsx (review.xlsx when no coder is named)."""
+    name = f"review_{coder}.xlsx" if coder else "review.xlsx"
+    return s.month_dir(month) / name
+
+
+def _numbers(responses: pl.DataFrame) -> dict[str, int]:
+    return dict(zip(responses["response_id"], responses["row_number"], strict=True))
+
+
+def _write_sheet(
+    s: Session,
+    path: Path,
+    state: review.SheetState,
+    answers: dict[str, pl.DataFrame],
+    frame: Frame,
+    responses: pl.DataFrame,
+) -> None:
+    from pipeline.joq import codebook, workbook
+
+    workbook.write_workbook(
+        path,
+        state,
+        review.instructions(state, frame.thresholds.max_codes),
+        answers,
+        codebook.codebook_frame(frame, _numbers(responses)),
+        s.taxonomy().ids(),
+        frame.thresholds.max_codes,
+    )
+    store.insert(
+        s.con,
+        "joq_sheets",
+        pl.DataFrame(
+            {
+                "sheet_id": [state.sheet_id],
+                "month": [state.month],
+                "coder": [state.coder],
+                "kind": [state.kind],
+                "event": ["written"],
+                "seed": [state.seed],
+                "n_rows": [sum(df.height for df in answers.values())],
+                "recorded_at": [generation_stamp()],
+            },
+            schema_overrides={"seed": pl.Int64},
+        ),
+    )
+
+
+def _unapplied(s: Session, path: Path, month: str) -> int | None:
+    """Edited rows (and codebook changes) in an existing sheet that were never applied: a row
+    is applied when this sheet's own decision for it matches, or storing it would change nothing.
+    None when the file cannot be read back as a review sheet."""
+    from pipeline.core.errors import JoinedupError
+    from pipeline.joq import workbook
+
+    try:
+        ret = workbook.read_workbook(path)
+        sid = ret.state.sheet_id
+        applied = s.con.execute(
+            "SELECT coder FROM joq_sheets WHERE sheet_id = ? AND event = 'applied' "
+            "ORDER BY recorded_at DESC LIMIT 1",
+            [sid],
+        ).fetchall()
+        coder = ret.state.coder or (applied[0][0] if applied else "?")
+        prep = prepare_apply(s, month, ret, coder, add_codes=True)
+    except JoinedupError:
+        return None
+    mine = store.query(
+        s.con,
+        """SELECT response_id, codes, exclude_quote, note FROM (
+             SELECT *, row_number() OVER (PARTITION BY response_id ORDER BY seq DESC) AS rn
+             FROM joq_decisions WHERE month = ? AND sheet_id = ?) WHERE rn = 1""",
+        [month, sid],
+    )
+    done = {r["response_id"]: r for r in mine.iter_rows(named=True)}
+    would = set(review.to_append(s.con, month, prep.decisions, coder)["response_id"].to_list())
+    pending = 0
+    for r in prep.decisions.iter_rows(named=True):
+        d = done.get(r["response_id"])
+        same = d is not None and all(
+            r[k] is None or (set(r[k]) == set(d[k] or []) if k == "codes" else r[k] == d[k])
+            for k in ("codes", "exclude_quote", "note")
+        )
+        pending += not same and r["response_id"] in would
+    return pending + (0 if applied else len(prep.frame_changes))
+
+
+def run_review_write(
+    s: Session,
+    month: str,
+    coder: str | None = None,
+    double_code: int | None = None,
+    seed: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write the coder's review workbook. Never replaces a sheet with unapplied edits unless
+    ``overwrite``. ``double_code`` N: a blind sheet of N answers (seeded) already decided by
+    another coder, for measuring agreement."""
+    from pipeline.core.safety.redact import Redactor
+
+    coder = _coder_name(coder)
     frame = s.frame(month)
     responses = _require_month(s, month)
+    # before `code` has run the sheet has no machine codes: coders may start on the codebook
     machine = store.query(s.con, "SELECT * FROM joq_machine_codes WHERE month = ?", [month])
-    if machine.height == 0:
-        raise InputError(
-            f"month {month} has not been coded", fix=f"run `joinedup joq code {month}` first"
+    path = review_path(s, month, coder)
+    if path.exists() and not overwrite:
+        pending = _unapplied(s, path, month)
+        if pending is None or pending > 0:
+            what = (
+                f"{pending} edited row(s) or codebook change(s) not yet applied"
+                if pending
+                else "edits that cannot be read back"
+            )
+            raise InputError(
+                f"{path.name} has {what}; writing a new sheet would lose them",
+                file=path,
+                fix=f"apply it first: `joinedup joq review {month} --apply {path} --coder "
+                f"{coder or 'YOUR_INITIALS'}`, or pass --overwrite to discard the edits",
+            )
+    redact = Redactor().redact
+    if double_code:
+        if not coder:
+            raise InputError("--double-code needs --coder (the second coder)", fix="add --coder CD")
+        from pipeline.joq import coders
+
+        seed = frame.sample.seed if seed is None else seed
+        ids = coders.double_code_sample(
+            store.latest_decisions(s.con, month), responses, coder, double_code, seed
         )
-    sheet = review.review_sheet(responses, machine, store.latest_decisions(s.con, month), frame)
-    path = s.month_dir(month) / "review.xlsx"
-    write_xlsx({"review": sheet, "codes": review.codes_sheet(frame)}, path)
+        if not ids:
+            raise InputError(
+                f"no answers in {month} have been decided by a coder other than {coder}",
+                fix="apply a first coder's sheet before sampling for a second coder",
+            )
+        state = review.make_state(s.con, month, coder, "double", frame, ids, seed)
+        answers = {"review": review.blind_sheet(responses, ids, frame, redact)}
+    else:
+        answers = review.review_sheets(
+            responses,
+            machine,
+            store.latest_decisions(s.con, month),
+            store.stale_ids(s.con, month),
+            frame,
+            redact,
+        )
+        ids = [r for df in answers.values() for r in df["response_id"].to_list()]
+        state = review.make_state(s.con, month, coder, "review", frame, ids)
+    _write_sheet(s, path, state, answers, frame, responses)
     return path
 
 
-def run_review_apply(s: Session, month: str, path: Path, coder_name: str) -> int:
+@dataclass
+class Prepared:
+    """A returned sheet, checked: the frame after its codebook edits, the decisions, and counts."""
+
+    state: review.SheetState
+    frame: Frame
+    frame_changes: list[str]
+    decisions: pl.DataFrame
+    conflicts: list[str]
+    new_codes: dict[str, str]
+    pending: int  # decisions that would be stored + frame changes
+
+
+def prepare_apply(
+    s: Session, month: str, ret: object, coder: str, add_codes: bool = False, force: bool = False
+) -> Prepared:
+    """Everything ``--apply`` would do, checked, without writing anything."""
+    from pipeline.core.errors import ReviewError
+    from pipeline.joq import codebook
+
+    state = ret.state  # type: ignore[attr-defined]
+    if state.month != month:
+        raise ReviewError(
+            f"this sheet is for month {state.month}, not {month}",
+            file=ret.path,  # type: ignore[attr-defined]
+            fix=f"run `joinedup joq review {state.month} --apply ...`",
+        )
     frame = s.frame(month)
-    known = set(_require_month(s, month)["response_id"].to_list())
-    decisions = review.read_review(Path(path), frame, known)
-    return review.store_decisions(s.con, month, decisions, coder_name)
+    responses = _require_month(s, month)
+    changes: list[str] = []
+    if ret.codebook is not None:  # type: ignore[attr-defined]
+        texts = dict(zip(responses["response_id"], responses["text"], strict=True))
+        by_no = {int(n): r for r, n in _numbers(responses).items()}
+        frame, changes = codebook.apply_codebook(
+            frame,
+            ret.codebook,  # type: ignore[attr-defined]
+            s.taxonomy(),
+            texts,
+            by_no,
+            ret.path,  # type: ignore[attr-defined]
+            state.codebook,
+            _numbers(responses),
+            force,
+        )
+    decisions, new, probs = review.parse_decisions(
+        ret,  # type: ignore[arg-type]
+        frame.code_ids(),
+        frame.aliases(),
+        set(responses["response_id"].to_list()),
+        frame.thresholds.max_codes,
+        {c.label.lower(): c.id for c in frame.codes},
+    )
+    probs.raise_if_any(
+        ReviewError,
+        "the review sheet has problems; nothing was applied",
+        file=ret.path,  # type: ignore[attr-defined]
+    )
+    if new:
+        frame, added = codebook.add_codes(frame, new)
+        changes += added
+    append = review.to_append(s.con, month, decisions, coder)
+    return Prepared(
+        state,
+        frame,
+        changes,
+        decisions,
+        review.conflicts(state, store.last_seqs(s.con, month), decisions),
+        new,
+        append.height + len(changes),
+    )
+
+
+@dataclass
+class Applied:
+    stored: int
+    frame_changes: list[str]
+    forced: list[str]
+    sheet_id: str
+
+
+def run_review_apply(
+    s: Session,
+    month: str,
+    path: Path,
+    coder_name: str | None,
+    force: bool = False,
+    add_codes: bool = False,
+    mark_reviewed: bool = False,
+) -> Applied:
+    """Apply a returned sheet: codebook edits to the frame YAML, then the decisions. Refuses a
+    stale sheet (listing the answers decided since it was written) unless ``force``, and new codes
+    typed in ``new_code`` unless ``add_codes``. Applying the same sheet again stores nothing.
+    ``mark_reviewed``: the coders call the codebook final, so the frame's status becomes
+    reviewed (``code`` refuses a draft)."""
+    from pipeline.core.errors import ReviewError
+    from pipeline.joq import codebook, workbook
+
+    ret = workbook.read_workbook(Path(path))
+    coder = _coder_name(coder_name) or ret.state.coder
+    if not coder:
+        raise InputError("--coder is required with --apply", fix="add --coder YOUR_INITIALS")
+    if ret.state.coder and coder != ret.state.coder:
+        raise ReviewError(
+            f"this sheet was written for coder {ret.state.coder}, not {coder}",
+            file=path,
+            fix=f"apply it with --coder {ret.state.coder}, or write your own sheet with "
+            f"`joinedup joq review {month} --coder {coder}`",
+        )
+    prep = prepare_apply(s, month, ret, coder, add_codes, force)
+    if mark_reviewed and prep.frame.status == "draft":
+        bump = 0 if prep.frame_changes else 1
+        prep.frame = prep.frame.model_copy(
+            update={"status": "reviewed", "version": prep.frame.version + bump}
+        )
+        prep.frame_changes.append("status: draft -> reviewed")
+    if prep.new_codes and not add_codes:
+        listed = ", ".join(f"{k} ({v[:40]})" for k, v in sorted(prep.new_codes.items()))
+        raise ReviewError(
+            f"the sheet types {len(prep.new_codes)} new code(s) in new_code: {listed}; "
+            "nothing was applied",
+            file=path,
+            fix="check them, then re-run with --add-codes to add them to the frame",
+        )
+    if prep.conflicts and not force:
+        ids = prep.conflicts
+        raise ReviewError(
+            f"this sheet is stale: {len(ids)} of its answers were decided after it was written "
+            f"({', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}); nothing was applied",
+            file=path,
+            fix=f"write a fresh sheet (`joinedup joq review {month} --coder {coder}`) and copy "
+            "your edits for those answers into it, or pass --force to overwrite their decisions",
+        )
+    if prep.frame_changes:
+        atomic_write_text(s.frames_dir / f"{month}.yaml", codebook.frame_yaml(prep.frame))
+    s.con.execute("BEGIN")
+    try:
+        n = review.store_decisions(s.con, month, prep.decisions, coder, ret.state.sheet_id)
+        store.insert(
+            s.con,
+            "joq_sheets",
+            pl.DataFrame(
+                {
+                    "sheet_id": [ret.state.sheet_id],
+                    "month": [month],
+                    "coder": [coder],
+                    "kind": [ret.state.kind],
+                    "event": ["applied"],
+                    "seed": [ret.state.seed],
+                    "n_rows": [n],
+                    "recorded_at": [generation_stamp()],
+                },
+                schema_overrides={"seed": pl.Int64},
+            ),
+        )
+        s.con.execute("COMMIT")
+    except Exception:
+        s.con.execute("ROLLBACK")
+        raise
+    return Applied(n, prep.frame_changes, prep.conflicts if force else [], ret.state.sheet_id)
+
+
+def run_between(s: Session, month: str, a: str, b: str) -> tuple[pl.DataFrame, Path, Path]:
+    """Agreement between two coders on the answers both decided: per-code kappa (CSV) and a
+    resolution sheet of the disagreements (apply it as a third coder)."""
+    from pipeline.core.safety.redact import Redactor
+    from pipeline.joq import coders
+
+    a, b = _coder_name(a), _coder_name(b)
+    frame = s.frame(month)
+    responses = _require_month(s, month)
+    da, db = store.decisions_by(s.con, month, a), store.decisions_by(s.con, month, b)
+    aliases = frame.aliases()
+    table, dis = coders.between(da, db, frame.code_ids(), aliases, a, b)
+    if table.height == 0:
+        raise InputError(
+            f"coders {a} and {b} have no decided answers in common in {month}",
+            fix=f"write a double-coding sheet: `joinedup joq review {month} --coder {b} "
+            "--double-code 30`",
+        )
+    out = s.month_dir(month)
+    csv_path = out / f"agreement_{a}_{b}.csv"
+    write_csv(table, csv_path)
+    write_csv(dis, out / f"disagreements_{a}_{b}.csv")  # ids and codes only; texts in the sheet
+    ids = dis["response_id"].to_list()
+    sheet = review.answer_columns(
+        responses.filter(pl.col("response_id").is_in(ids)).sort("row_number"),
+        frame,
+        Redactor().redact,
+    ).join(dis, on="response_id", how="left")
+    state = review.make_state(s.con, month, "", "resolve", frame, ids)
+    xlsx = out / f"disagreements_{a}_{b}.xlsx"
+    _write_sheet(s, xlsx, state, {"disagreements": sheet}, frame, responses)
+    return table, csv_path, xlsx
 
 
 # --- agreement ----------------------------------------------------------------------------------

@@ -69,6 +69,8 @@ class Code(_Strict):
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     exemplars: list[Exemplar] = Field(default_factory=list)
+    memo: str = ""  # the coders' working notes on this code (codebook sheet)
+    replaces: list[str] = Field(default_factory=list)  # ids merged into or renamed to this one
     version: int = 1
 
     @field_validator("include", "exclude")
@@ -119,6 +121,10 @@ class Frame(_Strict):
 
     def code_ids(self) -> list[str]:
         return [c.id for c in self.codes]
+
+    def aliases(self) -> dict[str, str]:
+        """Old code id -> current id, for decisions made before a merge or rename."""
+        return {old: c.id for c in self.codes for old in c.replaces}
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:

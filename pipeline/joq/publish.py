@@ -171,6 +171,7 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
 
 
 def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Path:
+    store.require_current(s.con, month)  # a replaced export: refuse until `joq code` has run
     names = list(names)
     ctx, tables = month_context(s, month, names)
     manifest = month_manifest(s, month, ctx, names)

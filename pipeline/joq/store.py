@@ -9,6 +9,12 @@ Grain of each table:
 - ``joq_runs``: one row per coding run (frame version, model id, thresholds, seeds).
 - ``joq_code_themes``: one row per month x frame code (label and taxonomy theme of the latest run).
 - ``joq_agreement``: one row per month, the latest agreement table (JSON) and its gold file name.
+- ``joq_month_state``: one row per month that needs re-coding (an export was replaced since the
+  last ``code``); ``code`` clears it and ``report`` refuses while it is set.
+- ``joq_stale_decisions``: one row per response whose answer text changed under a human decision
+  (decisions up to ``upto_seq`` are kept in history but no longer count until a coder decides again).
+- ``joq_sheets``: one row per review workbook written or applied (sheet id, coder, kind, seed).
+- ``joq_code_aliases``: one row per month x code id merged or renamed away (old id -> new id).
 Human decisions live in their own table so no re-import or re-code can drop them.
 """
 
@@ -39,6 +45,20 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS joq_decisions (
         month VARCHAR, response_id VARCHAR, codes VARCHAR[], exclude_quote BOOLEAN,
         note VARCHAR, coder VARCHAR, decided_at VARCHAR, seq BIGINT)""",
+    "ALTER TABLE joq_decisions ADD COLUMN IF NOT EXISTS sheet_id VARCHAR",
+    "ALTER TABLE joq_responses ADD COLUMN IF NOT EXISTS consent BOOLEAN",
+    "ALTER TABLE joq_imports ADD COLUMN IF NOT EXISTS layout VARCHAR",
+    "ALTER TABLE joq_imports ADD COLUMN IF NOT EXISTS encoding VARCHAR",
+    "ALTER TABLE joq_imports ADD COLUMN IF NOT EXISTS mapping VARCHAR",
+    """CREATE TABLE IF NOT EXISTS joq_month_state (
+        month VARCHAR PRIMARY KEY, reason VARCHAR, since VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS joq_stale_decisions (
+        month VARCHAR, response_id VARCHAR, upto_seq BIGINT, reason VARCHAR, flagged_at VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS joq_sheets (
+        sheet_id VARCHAR, month VARCHAR, coder VARCHAR, kind VARCHAR, event VARCHAR,
+        seed BIGINT, n_rows INTEGER, recorded_at VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS joq_code_aliases (
+        month VARCHAR, old_id VARCHAR, new_id VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS joq_runs (
         month VARCHAR, run_id VARCHAR, frame_version INTEGER, model_id VARCHAR,
         thresholds VARCHAR, seeds VARCHAR, n_training INTEGER, created_at VARCHAR)""",
@@ -97,23 +117,96 @@ def months(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
+LIVE = """SELECT d.* FROM joq_decisions d WHERE d.month = ? AND NOT EXISTS (
+    SELECT 1 FROM joq_stale_decisions z WHERE z.month = d.month
+    AND z.response_id = d.response_id AND d.seq <= z.upto_seq)"""
+
+
 def latest_decisions(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
-    """Latest decision per response: codes from the latest row that set codes, exclude_quote from
-    the latest row that set it (a reviewer may only tick exclude_quote)."""
+    """Latest live decision per response: codes (with coder, time and sheet) from the latest row
+    that set codes, exclude_quote and note from the latest rows that set them (a reviewer may only
+    tick exclude_quote). Decisions made on an answer text that has since changed do not count."""
     return query(
         con,
-        """
-        WITH d AS (SELECT * FROM joq_decisions WHERE month = ?)
+        f"""
+        WITH d AS ({LIVE})
         SELECT r.response_id,
           (SELECT codes FROM d x WHERE x.response_id = r.response_id AND codes IS NOT NULL
              ORDER BY seq DESC LIMIT 1) AS codes,
           (SELECT coder FROM d x WHERE x.response_id = r.response_id AND codes IS NOT NULL
              ORDER BY seq DESC LIMIT 1) AS coder,
           coalesce((SELECT exclude_quote FROM d x WHERE x.response_id = r.response_id
-             AND exclude_quote IS NOT NULL ORDER BY seq DESC LIMIT 1), false) AS exclude_quote
+             AND exclude_quote IS NOT NULL ORDER BY seq DESC LIMIT 1), false) AS exclude_quote,
+          (SELECT note FROM d x WHERE x.response_id = r.response_id AND note IS NOT NULL
+             ORDER BY seq DESC LIMIT 1) AS note,
+          (SELECT decided_at FROM d x WHERE x.response_id = r.response_id
+             ORDER BY seq DESC LIMIT 1) AS decided_at,
+          (SELECT max(seq) FROM d x WHERE x.response_id = r.response_id) AS seq
         FROM (SELECT DISTINCT response_id FROM d) r ORDER BY r.response_id""",
         [month],
     )
+
+
+def decisions_by(con: duckdb.DuckDBPyConnection, month: str, coder: str) -> pl.DataFrame:
+    """One coder's latest live decision with codes per response (response_id, codes)."""
+    return query(
+        con,
+        f"""SELECT response_id, codes FROM (
+              SELECT *, row_number() OVER (PARTITION BY response_id ORDER BY seq DESC) AS rn
+              FROM ({LIVE}) WHERE coder = ? AND codes IS NOT NULL) WHERE rn = 1
+            ORDER BY response_id""",
+        [month, coder],
+    )
+
+
+def last_seqs(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, tuple[int, str | None]]:
+    """Per response: the seq of its latest decision (live or not) and the sheet it came from."""
+    rows = con.execute(
+        """SELECT response_id, seq, sheet_id FROM (
+             SELECT *, row_number() OVER (PARTITION BY response_id ORDER BY seq DESC) AS rn
+             FROM joq_decisions WHERE month = ?) WHERE rn = 1""",
+        [month],
+    ).fetchall()
+    return {r: (int(q), sh) for r, q, sh in rows}
+
+
+def stale_ids(con: duckdb.DuckDBPyConnection, month: str) -> list[str]:
+    """Responses whose decision was made on a text that has changed, and not decided again."""
+    rows = con.execute(
+        """SELECT DISTINCT z.response_id FROM joq_stale_decisions z WHERE z.month = ?
+           AND NOT EXISTS (SELECT 1 FROM joq_decisions d WHERE d.month = z.month
+             AND d.response_id = z.response_id AND d.seq > z.upto_seq)
+           ORDER BY 1""",
+        [month],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def mark_needs_recode(con: duckdb.DuckDBPyConnection, month: str, reason: str, since: str) -> None:
+    con.execute("DELETE FROM joq_month_state WHERE month = ?", [month])
+    con.execute("INSERT INTO joq_month_state VALUES (?, ?, ?)", [month, reason, since])
+
+
+def clear_needs_recode(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    con.execute("DELETE FROM joq_month_state WHERE month = ?", [month])
+
+
+def needs_recode(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """Why the month's machine codes are out of date, or None when they are current."""
+    rows = con.execute(
+        "SELECT reason, since FROM joq_month_state WHERE month = ?", [month]
+    ).fetchall()
+    return f"{rows[0][0]} ({rows[0][1]})" if rows else None
+
+
+def require_current(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    """Refuse to publish a month whose codes predate its current import (report calls this)."""
+    why = needs_recode(con, month)
+    if why:
+        raise InputError(
+            f"month {month} needs re-coding: {why}; its codes and counts would be wrong",
+            fix=f"run `joinedup joq code {month}`, then the report again",
+        )
 
 
 def next_seq(con: duckdb.DuckDBPyConnection) -> int:
@@ -124,14 +217,17 @@ def final_codes(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
     """One row per usable response x final code: a human decision wins over the machine."""
     return query(
         con,
-        """
+        f"""
         WITH dec AS (
           SELECT response_id, codes, coder FROM (
             SELECT *, row_number() OVER (PARTITION BY response_id ORDER BY seq DESC) AS rn
-            FROM joq_decisions WHERE month = ? AND codes IS NOT NULL) WHERE rn = 1),
+            FROM ({LIVE}) WHERE codes IS NOT NULL) WHERE rn = 1),
+        raw AS (
+          SELECT d.response_id, unnest(d.codes) AS code_id, d.coder FROM dec d),
         human AS (
-          SELECT d.response_id, unnest(d.codes) AS code_id, 1.0 AS score,
-                 'human:' || d.coder AS method FROM dec d),
+          SELECT DISTINCT h.response_id, coalesce(a.new_id, h.code_id) AS code_id, 1.0 AS score,
+                 'human:' || h.coder AS method FROM raw h
+          LEFT JOIN joq_code_aliases a ON a.month = ? AND a.old_id = h.code_id),
         machine AS (
           SELECT m.response_id, m.code_id, m.score, m.method FROM joq_machine_codes m
           WHERE m.month = ? AND m.response_id NOT IN (SELECT response_id FROM dec))
@@ -140,7 +236,7 @@ def final_codes(con: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
         JOIN joq_responses r ON r.month = ? AND r.response_id = c.response_id AND r.usable
         LEFT JOIN joq_code_themes t ON t.month = ? AND t.code_id = c.code_id
         ORDER BY c.response_id, c.score DESC, c.code_id""",
-        [month, month, month, month],
+        [month, month, month, month, month],
     )
 
 

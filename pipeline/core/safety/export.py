@@ -171,6 +171,12 @@ def put_cell(ws: Worksheet, row: int, col: int, value: object) -> int:
     return _put(ws, row, col, value)
 
 
+def excel_text(value: str) -> str:
+    """Public form of the cell-text rule (neutralised, control characters replaced, capped), for
+    modules that lay out their own workbook (the JOQ review sheet)."""
+    return _excel_text(value)
+
+
 def save_workbook(wb: Workbook, path: Path) -> None:
     """Save atomically with fixed properties and zip timestamps (same inputs, same bytes)."""
     stamp = generation_time()
