@@ -151,17 +151,35 @@ def import_(
             help="Replace a month imported from a different file (human decisions are kept).",
         ),
     ] = False,
+    nonanswer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nonanswer",
+            help="A reply to set aside as a non-answer this month (repeat the option); "
+            "the frame's nonanswers.extra does the same for good.",
+        ),
+    ] = None,
+    keep_answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep-answer",
+            help="A listed reply that is an answer to this question, e.g. 'nothing' to "
+            "'what could we improve?' (repeat); the frame's nonanswers.keep does it for good.",
+        ),
+    ] = None,
     *,
     opts: JoqOptions,
 ) -> None:
-    """Import a month's export; the same file again changes nothing.
+    """Import a month's export; the same file again changes nothing (unless the non-answer
+    list changed). The replies set aside are listed in <out>/joq_<month>/nonanswers.csv.
 
     Example: joinedup joq import data/reference/joq/2025-01_export.csv --month 2025-01
     """
     from pipeline.joq.flow import run_import
 
-    res = run_import(opts.session(), file, month, replace)
+    res = run_import(opts.session(), file, month, replace, nonanswer or [], keep_answer or [])
     typer.echo(res.summary())
+    typer.echo(f"non-answers set aside: {res.n_rows - res.n_usable} (see nonanswers.csv)")
 
 
 @joq_command(embeds=True)

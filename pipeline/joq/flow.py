@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,6 +30,7 @@ from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import agreement as agr
 from pipeline.joq import decide, importer, review, sampling, scorers, store
 from pipeline.joq import discover as disc
+from pipeline.joq import nonanswers as nonans
 from pipeline.joq.frames import OTHER, Frame, Taxonomy, Thresholds, load_frame, load_taxonomy
 
 EmbedderFactory = Callable[[], Embedder]
@@ -127,10 +128,43 @@ def _require_month(s: Session, month: str) -> pl.DataFrame:
 # --- import -------------------------------------------------------------------------------------
 
 
-def run_import(s: Session, path: Path, month: str, replace: bool = False) -> importer.ImportResult:
+def nonanswer_list(
+    frame: Frame | None, extra: Sequence[str] = (), keep: Sequence[str] = ()
+) -> frozenset[str]:
+    """The month's non-answers: the default list, the frame's ``nonanswers`` block and the
+    command's options; a reply a code carries (include phrase, exemplar) is kept."""
+    if frame is None:
+        return nonans.listed(extra=extra, keep=keep)
+    carried = nonans.carried_by_codes(
+        [c.include for c in frame.codes], [e.text for c in frame.codes for e in c.exemplars]
+    )
+    return nonans.listed(frame.nonanswers, carried, extra, keep)
+
+
+def run_import(
+    s: Session,
+    path: Path,
+    month: str,
+    replace: bool = False,
+    extra_nonanswers: Sequence[str] = (),
+    keep_answers: Sequence[str] = (),
+) -> importer.ImportResult:
     frame_file = s.frames_dir / f"{month}.yaml"
-    sectors = s.frame(month).sectors if frame_file.is_file() else []
-    return importer.import_export(s.con, Path(path), month, sectors, replace)
+    frame = s.frame(month) if frame_file.is_file() else None
+    listed = nonanswer_list(frame, extra_nonanswers, keep_answers)
+    res = importer.import_export(
+        s.con, Path(path), month, frame.sectors if frame else [], replace, nonanswers=listed
+    )
+    # the same file again with a changed list: re-flag the stored answers (a new list applies)
+    flips = nonans.reflag(store.responses(s.con, month), listed)
+    if flips.height:
+        store.set_nonanswers(s.con, month, flips)
+        res.n_usable = int(store.responses(s.con, month)["usable"].sum())
+    res.reflagged = flips.height
+    write_csv(
+        nonans.summary_table(store.responses(s.con, month)), s.month_dir(month) / "nonanswers.csv"
+    )
+    return res
 
 
 # --- discover -----------------------------------------------------------------------------------

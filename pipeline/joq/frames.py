@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.core import config
 from pipeline.core.errors import Problems, SpecError
 from pipeline.core.paths import CODING_FRAMES
+from pipeline.joq.nonanswers import NonAnswerRules
 
 FORMAT_DOC = "see docs/joq.md for the frame format"
 
@@ -106,6 +107,7 @@ class Frame(_Strict):
     sample: SampleSpec = Field(default_factory=SampleSpec)
     codes: list[Code]
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    nonanswers: NonAnswerRules = Field(default_factory=NonAnswerRules)  # per-question list
 
     @field_validator("month")
     @classmethod

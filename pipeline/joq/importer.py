@@ -23,6 +23,7 @@ from pipeline.core.errors import InputError, Problems
 from pipeline.core.hashing import file_sha256
 from pipeline.core.paths import REFERENCE_DATA
 from pipeline.core.timeutil import generation_stamp
+from pipeline.joq import nonanswers as _nonanswers
 from pipeline.joq import store
 from pipeline.joq.frames import Sector
 
@@ -55,34 +56,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "synthetic": ("synthetic",),
 }
 REQUIRED = ("response_id", "submitted", "text")  # plus "sectors" when the frame lists sectors
-# Normalised forms of answers that say nothing; extend per project via ``nonanswers=``.
-NONANSWERS: tuple[str, ...] = (
-    "n/a",
-    "na",
-    "n a",
-    "none",
-    "nil",
-    "no",
-    "nope",
-    "don't know",
-    "dont know",
-    "do not know",
-    "not sure",
-    "unsure",
-    "no comment",
-    "no comments",
-    "-",
-    "--",
-    "nothing",
-    "?",
-    "idk",
-    "pass",
-    "no idea",
-    ".",
-    "x",
-    "none really",
-    "not applicable",
-)
+# Normalised forms of answers that say nothing; per question see pipeline/joq/nonanswers.py.
+NONANSWERS: tuple[str, ...] = _nonanswers.DEFAULT
 ALL_OF_THE_ABOVE = "all"
 
 
@@ -175,15 +150,7 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
 
 def nonanswer_reason(text: str, nonanswers: Iterable[str] = NONANSWERS) -> str | None:
     """Why an answer is excluded from coding bases, or None when it is usable."""
-    t = text.strip().lower().replace("\u2019", "'")
-    if not t:
-        return "empty"
-    key = " ".join(t.rstrip(".!").split()) or t
-    if key in set(nonanswers) or t in set(nonanswers):
-        return "non-answer"
-    if not re.search(r"[a-z0-9]", t):
-        return "no words"
-    return None
+    return _nonanswers.reason(text, nonanswers)
 
 
 def _slug(label: str) -> str:
@@ -307,9 +274,12 @@ class ImportResult:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    reflagged: int = 0  # stored answers whose non-answer status a changed list flipped
 
     def summary(self) -> str:
         base = f"{self.month}: {self.status}, {self.n_rows} answers ({self.n_usable} usable)"
+        if self.reflagged:
+            base += f"; {self.reflagged} answers re-flagged by the non-answer list (re-run code)"
         if self.added or self.removed or self.changed:
             base += (
                 f"; added {len(self.added)}, removed {len(self.removed)}, "
