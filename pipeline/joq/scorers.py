@@ -231,15 +231,19 @@ def code_inputs(
     emb: np.ndarray,
     embed: callable,
     training: Mapping[str, frozenset[str]],
+    th: Thresholds | None = None,
 ) -> CodeInputs:  # type: ignore[valid-type]
-    """Assemble scorer inputs from a frame; ``embed`` maps texts to vectors (cached)."""
+    """Assemble scorer inputs from a frame; ``embed`` maps texts to vectors (cached). Only what a
+    scorer in use needs is embedded: sentence segments only when ``sentence_weight`` > 0 (``th``,
+    else the frame's thresholds)."""
+    th = th or frame.thresholds
     codes = [c for c in frame.codes if c.id != OTHER]
     defs = embed([f"{c.label}. {c.definition}" for c in codes]) if codes else np.zeros((0, 1))
     ex = [
         embed([e.text for e in c.exemplars]) if c.exemplars else np.zeros((0, emb.shape[1]))
         for c in codes
     ]
-    owner, segs = segment_table(texts)
+    owner, segs = segment_table(texts) if th.sentence_weight > 0 else (np.zeros(0, int), [])
     seg_emb = embed(segs) if segs else None
     return CodeInputs(
         ids,

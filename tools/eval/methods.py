@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.joq import code as coder
+from pipeline.joq import decide, scorers
 from pipeline.joq.frames import OTHER, Frame, Thresholds
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -59,8 +59,8 @@ def joinedup(overrides: Mapping[str, object] | None = None) -> Method:
     def run(m: MonthInputs, training: Mapping[str, frozenset[str]]) -> Coded:
         t0 = time.perf_counter()
         th = Thresholds.model_validate({**m.frame.thresholds.model_dump(), **(overrides or {})})
-        inp = coder.code_inputs(m.frame, m.ids, m.texts, m.emb, m.embed, dict(training))
-        machine = coder.decide(coder.score(inp, th, m.seed), inp.codes, m.ids, th)
+        inp = scorers.code_inputs(m.frame, m.ids, m.texts, m.emb, m.embed, dict(training), th)
+        machine = decide.decide(scorers.score(inp, th, m.seed), inp.codes, m.ids, th)
         return Coded(machine.select(*LONG), time.perf_counter() - t0)
 
     return run
@@ -122,7 +122,7 @@ def phrases_only() -> Method:
     def run(m: MonthInputs, training: Mapping[str, frozenset[str]]) -> Coded:
         t0 = time.perf_counter()
         codes = [c for c in m.frame.codes if c.id != OTHER]
-        hits, veto = coder.phrase_scores(
+        hits, veto = scorers.phrase_scores(
             m.texts, [c.include for c in codes], [c.exclude for c in codes], 1.0
         )
         hits = (hits > 0) & ~veto
