@@ -1,5 +1,6 @@
 """The coding-quality harness (tools/eval) on a tiny synthetic coded file: no NHS data, no model."""
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -69,7 +70,7 @@ def test_whole_run_scores_every_method_size_and_review_round():
     assert curve["macro_f1"].is_between(0, 1).all()
     assert (curve["macro_f1_lo"] <= curve["macro_f1_hi"]).all()
     loop = tables["loop"]
-    assert set(loop["method"]) == {"review order", "random"}
+    assert set(loop["method"]) == set(run.ORDERS)
     assert sorted(set(loop["n_coded"])) == [8, 28]  # 8 coded, then the 20 left in the pool
     # the phrases written from the code names find these synthetic answers
     by = {r["method"]: r for r in curve.filter(pl.col("n_coded") == 16).iter_rows(named=True)}
@@ -96,6 +97,13 @@ def test_least_confident_puts_the_lowest_assigned_score_first():
     assert harness.least_confident(machine, ["a", "b", "c", "d"]) == ["d", "c", "a", "b"]
 
 
+def test_farthest_first_covers_unlike_answers_first():
+    vec = {"k": np.array([1.0, 0, 0]), "a": np.array([0.9, 0.1, 0]), "b": np.array([0, 1.0, 0])}
+    vec["c"] = np.array([0, 0, 1.0])
+    got = harness.farthest_first(pl.DataFrame(), ["a", "b", "c"], ["k"], vec, n=2)
+    assert got[2] == "a" and set(got[:2]) == {"b", "c"}
+
+
 def test_missing_data_file_skips_with_a_message(tmp_path, capsys):
     assert run.main(["--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "x.md")]) == 0
     assert "eval-real skipped" in capsys.readouterr().out
@@ -111,3 +119,12 @@ def test_methods_share_one_signature():
         assert set(out.machine["response_id"]) == set(m.ids), name
         assert out.seconds >= 0
     assert isinstance(methods.zero_shot()(inputs, {}).machine, pl.DataFrame)
+
+
+def test_draft_rows_compare_discover_with_the_human_codes():
+    ms = months.build_months(_coded(), n_answers=40, n_codes=4, seed=1)
+    rows = run.draft_rows(ms, _embed(), ref_dir=None, sizes=(20,), eval_size=12)
+    assert rows.height == 2 and (rows["answers"] == 20).all()
+    assert (rows["one_to_one"] <= rows["draft_codes"]).all()
+    page = report.draft_section(rows)
+    assert any("one-to-one" in line for line in page)

@@ -185,6 +185,12 @@ def fewshot_scores(
     x = x_all[[pos[i] for i in rows]]
     w = np.array([1.0] * len(train_ids) + [th.pseudo_weight] * len(weak))
     y = np.array([[code in labels[i] for code in inp.codes] for i in rows], dtype=int)
+    if th.definition_weight > 0 and x_all.shape[1] == inp.definition_emb.shape[1]:
+        # label-definition augmentation: each code's "label. definition" is one more
+        # positive example of that code (and a negative of the others)
+        x = np.vstack([x, inp.definition_emb])
+        y = np.vstack([y, np.eye(len(inp.codes), dtype=int)])
+        w = np.concatenate([w, np.full(len(inp.codes), th.definition_weight)])
     fitted = np.flatnonzero((y.sum(axis=0) >= 1) & ((1 - y).sum(axis=0) >= 1))
     if not len(fitted):
         return out, out_seg

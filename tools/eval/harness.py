@@ -26,8 +26,9 @@ TRAIN_SIZES = (24, 36, 60, 100)
 ROUND = 30
 RESAMPLES = 1000
 
-# How a review queue orders the undecided answers: (machine long table, candidate ids) -> ids.
-Order = Callable[[pl.DataFrame, Sequence[str]], list[str]]
+# How a review queue orders the undecided answers: (machine long table, candidate ids, ids already
+# coded, embedding per id) -> candidate ids, first to review first.
+Order = Callable[[pl.DataFrame, Sequence[str], Sequence[str], Mapping[str, np.ndarray]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ def review_loop(
     """Learning curve of the review loop for each queue order (None = the pool's random order).
     Rounds choose only from the pool: the eval answers are never coded by the simulated coder."""
     inputs = month_inputs(month, embed, seed)
+    vec = dict(zip(month.ids, inputs.emb, strict=True))
     out = []
     for name, order in orders.items():
         coded = list(sp.pool[:start])
@@ -156,7 +158,8 @@ def review_loop(
             left = [r for r in sp.pool if r not in set(coded)]
             if not left:
                 break
-            pick = left[:per_round] if order is None else order(machine, left)[:per_round]
+            pick = left[:per_round] if order is None else order(machine, left, coded, vec)
+            pick = pick[:per_round]
             coded += pick
     return out
 
@@ -197,7 +200,51 @@ def per_month(scores: Sequence[Score]) -> pl.DataFrame:
     )
 
 
-def least_confident(machine: pl.DataFrame, candidates: Sequence[str]) -> list[str]:
+def _confidence(machine: pl.DataFrame) -> dict[str, float]:
+    return dict(machine.group_by("response_id").agg(pl.col("score").min()).iter_rows())
+
+
+def least_confident(
+    machine: pl.DataFrame,
+    candidates: Sequence[str],
+    coded: Sequence[str] = (),
+    vec: Mapping[str, np.ndarray] | None = None,
+) -> list[str]:
     """The review sheet's order: lowest assigned score first ('other' rows score 1 - best)."""
-    conf = dict(machine.group_by("response_id").agg(pl.col("score").min()).iter_rows())
+    conf = _confidence(machine)
     return sorted(candidates, key=lambda r: (conf.get(r, 0.0), r))
+
+
+def farthest_first(
+    machine: pl.DataFrame,
+    candidates: Sequence[str],
+    coded: Sequence[str],
+    vec: Mapping[str, np.ndarray],
+    n: int = ROUND,
+) -> list[str]:
+    """Coverage: repeatedly the candidate least similar to everything coded or picked so far."""
+    cand = list(candidates)
+    x = np.vstack([vec[r] for r in cand])
+    ref = np.vstack([vec[r] for r in coded]) if coded else np.zeros((0, x.shape[1]))
+    near = (x @ ref.T).max(axis=1) if len(ref) else np.full(len(cand), -1.0)
+    picked: list[int] = []
+    for _ in range(min(n, len(cand))):
+        near_m = near.copy()
+        near_m[picked] = np.inf
+        j = int(np.argmin(near_m))
+        picked.append(j)
+        near = np.maximum(near, x @ x[j])
+    return [cand[j] for j in picked] + [c for k, c in enumerate(cand) if k not in set(picked)]
+
+
+def uncertain_diverse(
+    machine: pl.DataFrame,
+    candidates: Sequence[str],
+    coded: Sequence[str],
+    vec: Mapping[str, np.ndarray],
+    n: int = ROUND,
+) -> list[str]:
+    """The 2n least confident, then farthest-first among them: uncertain and not alike."""
+    pool = least_confident(machine, candidates)
+    head = farthest_first(machine, pool[: 2 * n], coded, vec, n)
+    return head + [r for r in pool if r not in set(head)]

@@ -36,6 +36,7 @@ def render(
     per_month: pl.DataFrame,
     methods: Mapping[str, str],
     notes: Sequence[str] = (),
+    drafts: pl.DataFrame | None = None,
 ) -> str:
     """The whole page; ``methods`` maps method name -> one-line description."""
     names = list(methods)
@@ -129,6 +130,7 @@ def render(
             [[r["method"], f"{r['seconds']:.2f}"] for r in timing.iter_rows(named=True)],
         ),
         "",
+        *(draft_section(drafts) if drafts is not None and drafts.height else []),
         "## Per month",
         "",
         _table(
@@ -148,3 +150,43 @@ def render(
         "",
     ]
     return "\n".join(out)
+
+
+def draft_section(drafts: pl.DataFrame) -> list[str]:
+    return [
+        "## Draft frames from `joq discover` against human frames",
+        "",
+        "A draft code maps one-to-one when it and a human code are each other's majority (most of "
+        "the draft group's answers carry the human code, and no other draft group holds more of "
+        "that code's answers). Phrase precision: of the answers a mapped draft's include phrases "
+        "hit, the share that carry its human code. Saturation codes: draft codes of at least 2 "
+        "answers that `discover`'s saturation measure opens; compare with the human codes that "
+        "cover at least 2 answers (the old measure counted k-means groups: the draft codes column).",
+        "",
+        _table(
+            [
+                "data",
+                "answers",
+                "draft codes",
+                "human codes (>= 2 answers)",
+                "one-to-one",
+                "phrase precision",
+                "saturation codes",
+                "mapped draft labels",
+            ],
+            [
+                [
+                    r["data"],
+                    r["answers"],
+                    r["draft_codes"],
+                    r["human_codes_2plus"],
+                    r["one_to_one"],
+                    f"{r['phrase_precision']:.2f}",
+                    r["saturation_codes"],
+                    r["labels"],
+                ]
+                for r in drafts.iter_rows(named=True)
+            ],
+        ),
+        "",
+    ]
