@@ -87,6 +87,7 @@ ORDERS: dict[str, harness.Order | None] = {
 
 
 NOTES = (
+    "Reference months (synthetic; eval splits looked at once, at the end, with these defaults: `joinedup joq reference --out DIR`): 2025-01 eval n=196 macro-F1 0.677 [0.596, 0.731], mean kappa 0.656 [0.575, 0.713], alpha 0.729 (target kappa 0.75: not met, 0.094 short); 2025-12 eval n=116 macro-F1 0.777 [0.699, 0.830], mean kappa 0.759 [0.677, 0.817], alpha 0.764 (met).",
     "SetFit (setfit 1.2.0) installs offline beside torch 2.13.0 CPU only with eight packages the "
     "project does not otherwise need (datasets, evaluate, accelerate, multiprocess, dill, xxhash, "
     "fsspec, requests); trained as SetFit prescribes (MiniLM body, one-vs-rest head, 5 pair "
