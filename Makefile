@@ -17,7 +17,7 @@ SURVEY_EXPORT = $(or $(EXPORT),$(REFERENCE_EXPORT))
 OUT ?= reports/out
 SEED ?= 20250116
 
-.PHONY: help install report survey joq test verify lint reference-data docs bench fuzz clean
+.PHONY: help install report survey joq test verify lint reference-data docs bench eval-real fuzz clean
 
 help: ## Show this list of recipes
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,6 +68,9 @@ docs: $(STAMP) ## Regenerate generated docs (data dictionary)
 
 bench: $(STAMP) ## Run the benchmarks (not part of make test; ~6 min, 10k/100k/1M rows; BENCH_SIZES=10000 for a quick run)
 	$(PY) -m tools.benchmarks.run --sizes $${BENCH_SIZES:-10000,100000,1000000} --joq $${BENCH_JOQ:-237,5000}
+
+eval-real: $(STAMP) ## Coding quality on real human-coded text (../shared/external/coded) -> docs/coding-quality.md (not part of make test; EVAL_MONTHS=1 for a quick run)
+	$(PY) -m tools.eval.run --months $${EVAL_MONTHS:-5}
 
 fuzz: $(STAMP) ## Fuzz the ingest for FUZZ_SECONDS (default 60) and report inputs tried
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[fuzz]'

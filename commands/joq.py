@@ -194,11 +194,28 @@ def import_(
             "--save-mapping", help="Save the columns used as <frames>/mappings/NAME.yaml."
         ),
     ] = None,
+    nonanswer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nonanswer",
+            help="A reply to set aside as a non-answer this month (repeat the option); "
+            "the frame's nonanswers.extra does the same for good.",
+        ),
+    ] = None,
+    keep_answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep-answer",
+            help="A listed reply that is an answer to this question, e.g. 'nothing' to "
+            "'what could we improve?' (repeat); the frame's nonanswers.keep does it for good.",
+        ),
+    ] = None,
     *,
     opts: JoqOptions,
 ) -> None:
     """Import a month's export (SurveyMonkey, Qualtrics, CSV or XLSX); the same file again
-    changes nothing. Columns are found by their headers; when two could fit, say which.
+    changes nothing (unless the non-answer list changed). Columns are found by their headers; when
+    two could fit, say which. The replies set aside are listed in <out>/joq_<month>/nonanswers.csv.
 
     Example: joinedup joq import data/reference/joq/2025-01_export.csv --month 2025-01
     """
@@ -217,8 +234,19 @@ def import_(
         )
         if value is not None
     }
-    res = run_import(opts.session(), file, month, replace, columns, mapping, save_mapping)
+    res = run_import(
+        opts.session(),
+        file,
+        month,
+        replace,
+        columns,
+        mapping,
+        save_mapping,
+        nonanswer or [],
+        keep_answer or [],
+    )
     typer.echo(res.summary())
+    typer.echo(f"non-answers set aside: {res.n_rows - res.n_usable} (see nonanswers.csv)")
 
 
 @joq_command(embeds=True)

@@ -71,3 +71,31 @@ def test_decide_emits_other_when_nothing_clears_fallback():
     )
     out = decide.decide(s, ["a", "b"], ["R1"], Thresholds(fallback=0.3))
     assert out["code_id"].to_list() == [OTHER]
+
+
+def test_code_inputs_embed_sentences_only_when_sentence_scoring_is_on():
+    from pipeline.joq.frames import Frame
+
+    frame = Frame.model_validate(
+        {
+            "month": "2025-01",
+            "codes": [
+                {"id": "money", "label": "Money", "theme": "t"},
+                {"id": "other", "label": "Other", "theme": "other"},
+            ],
+        }
+    )
+    texts = ["More money please now. And talk to schools more!", "Funding"]
+    seen: list[str] = []
+
+    def embed(ts):
+        seen.extend(ts)
+        return np.ones((len(ts), 4))
+
+    off = scorers.code_inputs(frame, ["a", "b"], texts, np.ones((2, 4)), embed, {})
+    assert off.seg_emb is None and seen == ["Money. "]  # the definition only
+    seen.clear()
+    on = scorers.code_inputs(
+        frame, ["a", "b"], texts, np.ones((2, 4)), embed, {}, Thresholds(sentence_weight=0.5)
+    )
+    assert on.seg_owner.tolist() == [0, 0] and len(seen) == 3

@@ -7,7 +7,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -31,6 +31,7 @@ from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import agreement as agr
 from pipeline.joq import decide, importer, review, sampling, scorers, store
 from pipeline.joq import discover as disc
+from pipeline.joq import nonanswers as nonans
 from pipeline.joq.frames import OTHER, Frame, Taxonomy, Thresholds, load_frame, load_taxonomy
 
 EmbedderFactory = Callable[[], Embedder]
@@ -161,6 +162,19 @@ def mapping_file(s: Session, mapping: str) -> Path:
     )
 
 
+def nonanswer_list(
+    frame: Frame | None, extra: Sequence[str] = (), keep: Sequence[str] = ()
+) -> frozenset[str]:
+    """The month's non-answers: the default list, the frame's ``nonanswers`` block and the
+    command's options; a reply a code carries (include phrase, exemplar) is kept."""
+    if frame is None:
+        return nonans.listed(extra=extra, keep=keep)
+    carried = nonans.carried_by_codes(
+        [c.include for c in frame.codes], [e.text for c in frame.codes for e in c.exemplars]
+    )
+    return nonans.listed(frame.nonanswers, carried, extra, keep)
+
+
 def run_import(
     s: Session,
     path: Path,
@@ -169,12 +183,16 @@ def run_import(
     columns: dict[str, str] | None = None,
     mapping: str | None = None,
     save_mapping: str | None = None,
+    extra_nonanswers: Sequence[str] = (),
+    keep_answers: Sequence[str] = (),
 ) -> importer.ImportResult:
-    """Import with columns chosen by ``columns`` (role -> header), over a saved ``mapping``."""
+    """Import with columns chosen by ``columns`` (role -> header), over a saved ``mapping``; the
+    non-answer list is the default, the frame's ``nonanswers`` block and the options."""
     frame_file = s.frames_dir / f"{month}.yaml"
     frame = s.frame(month) if frame_file.is_file() else None
     chosen = importer.load_mapping(mapping_file(s, mapping)) if mapping else {}
     chosen.update(columns or {})
+    listed = nonanswer_list(frame, extra_nonanswers, keep_answers)
     res = importer.import_export(
         s.con,
         Path(path),
@@ -183,6 +201,7 @@ def run_import(
         replace,
         chosen=chosen,
         question=frame.question if frame else "",
+        nonanswers=listed,
     )
     if save_mapping:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", save_mapping):
@@ -192,6 +211,15 @@ def run_import(
             )
         target = s.frames_dir / "mappings" / f"{save_mapping}.yaml"
         atomic_write_text(target, importer.mapping_yaml(res.columns or chosen))
+    # the same file again with a changed list: re-flag the stored answers (a new list applies)
+    flips = nonans.reflag(store.responses(s.con, month), listed)
+    if flips.height:
+        store.set_nonanswers(s.con, month, flips)
+        res.n_usable = int(store.responses(s.con, month)["usable"].sum())
+    res.reflagged = flips.height
+    write_csv(
+        nonans.summary_table(store.responses(s.con, month)), s.month_dir(month) / "nonanswers.csv"
+    )
     return res
 
 
@@ -305,7 +333,7 @@ def run_code(
     before = (s.cache.computed, s.cache.reused)
     emb = s.embed(texts)
     training = training_codes(s, month)
-    inp = scorers.code_inputs(frame, ids, texts, emb, s.embed, training)
+    inp = scorers.code_inputs(frame, ids, texts, emb, s.embed, training, th)
     scores = scorers.score(inp, th, seed)
     machine = decide.decide(scores, inp.codes, ids, th)
     themes = {c.id: c.theme for c in frame.codes}

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.core import config
 from pipeline.core.errors import Problems, SpecError
 from pipeline.core.paths import CODING_FRAMES
+from pipeline.joq.nonanswers import NonAnswerRules
 
 FORMAT_DOC = "see docs/joq.md for the frame format"
 
@@ -84,7 +85,7 @@ class Thresholds(_Strict):
     only (see docs/joq.md, "Thresholds"); a frame or the CLI may override any of them."""
 
     accept: float = Field(0.65, ge=0, le=1)  # combined score needed to assign a code
-    phrase_score: float = Field(0.9, ge=0, le=1)  # score an include-phrase hit gives
+    phrase_score: float = Field(0.6, ge=0, le=1)  # score an include-phrase hit gives
     exemplar_weight: float = Field(0.7, ge=0, le=1)  # exemplar vs definition similarity blend
     sim_floor: float = Field(0.25, ge=-1, le=1)  # cosine mapped to score 0
     sim_ceiling: float = Field(0.65, ge=-1, le=1)  # cosine mapped to score 1
@@ -97,6 +98,7 @@ class Thresholds(_Strict):
     relative: float = Field(0.0, ge=0, le=1)  # drop a code scoring below relative * best
     proto_weight: float = Field(0.0, ge=0)  # scale of code-similarity features in the classifier
     sentence_weight: float = Field(0.0, ge=0, le=1)  # weight of the best single-sentence score
+    definition_weight: float = Field(1.0, ge=0)  # "label. definition" as a training example
 
 
 class Frame(_Strict):
@@ -108,6 +110,7 @@ class Frame(_Strict):
     sample: SampleSpec = Field(default_factory=SampleSpec)
     codes: list[Code]
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    nonanswers: NonAnswerRules = Field(default_factory=NonAnswerRules)  # per-question list
 
     @field_validator("month")
     @classmethod

@@ -7,11 +7,13 @@ silhouette over a small range puts every answer somewhere a person can judge.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from sklearn.metrics import silhouette_score
 
 
@@ -63,15 +65,58 @@ def group(
     return Grouping(_renumber(fits[best]), best, scores, method, seed)
 
 
-def ctfidf_terms(texts: list[str], labels: np.ndarray, top_n: int = 6) -> dict[int, list[str]]:
+# What the token pattern leaves of contractions ("didn't" -> "didn"): never a theme.
+CONTRACTION_STUBS = frozenset(
+    [
+        "aren",
+        "couldn",
+        "didn",
+        "doesn",
+        "don",
+        "hadn",
+        "hasn",
+        "haven",
+        "isn",
+        "ll",
+        "mustn",
+        "shouldn",
+        "ve",
+        "wasn",
+        "weren",
+        "won",
+        "wouldn",
+    ]
+)
+
+
+def strip_phrases(text: str, phrases: Iterable[str]) -> str:
+    """The text with every multi-word phrase in ``phrases`` removed (case-insensitive, whole
+    words), so "young people" cannot survive as a bigram once its words are stop words."""
+    multi = sorted((p for p in phrases if " " in p), key=len, reverse=True)
+    if not multi:
+        return text
+    pattern = r"\b(?:" + "|".join(re.escape(p) for p in multi) + r")\b"
+    return re.sub(pattern, " ", text, flags=re.IGNORECASE)
+
+
+def ctfidf_terms(
+    texts: list[str], labels: np.ndarray, top_n: int = 6, stop_words: Iterable[str] = ()
+) -> dict[int, list[str]]:
     """Class-based TF-IDF (as in BERTopic): each group's texts joined into one document; term
     weight = (term count in class / words in class) * log(1 + mean words per class / term count
-    over all classes)."""
+    over all classes). ``stop_words`` (words or phrases that carry no theme for this question)
+    are removed with the English stop words before counting."""
+    extra = {w.lower() for w in stop_words}
     groups = sorted(set(int(x) for x in labels))
-    docs = [" ".join(t for t, lab in zip(texts, labels, strict=True) if lab == g) for g in groups]
+    docs = [
+        strip_phrases(" ".join(t for t, lab in zip(texts, labels, strict=True) if lab == g), extra)
+        for g in groups
+    ]
     try:
         vec = CountVectorizer(
-            stop_words="english",
+            stop_words=sorted(
+                ENGLISH_STOP_WORDS | CONTRACTION_STUBS | {w for w in extra if " " not in w}
+            ),
             ngram_range=(1, 2),
             min_df=1,
             token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",

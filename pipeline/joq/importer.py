@@ -31,6 +31,7 @@ from pipeline.core.paths import REFERENCE_DATA
 from pipeline.core.reader.grid import Grid, read_grid
 from pipeline.core.reader.layout import Header, detect_layout, headers
 from pipeline.core.timeutil import generation_stamp
+from pipeline.joq import nonanswers as _nonanswers
 from pipeline.joq import store
 from pipeline.joq.frames import Sector
 
@@ -84,34 +85,8 @@ CONSENT = re.compile(
 )
 CONSENT_YES = ("yes", "y", "true", "1", "agree", "i agree", "ok", "okay")
 CONSENT_NO = ("no", "n", "false", "0", "disagree", "i do not agree")
-# Normalised forms of answers that say nothing; extend per project via ``nonanswers=``.
-NONANSWERS: tuple[str, ...] = (
-    "n/a",
-    "na",
-    "n a",
-    "none",
-    "nil",
-    "no",
-    "nope",
-    "don't know",
-    "dont know",
-    "do not know",
-    "not sure",
-    "unsure",
-    "no comment",
-    "no comments",
-    "-",
-    "--",
-    "nothing",
-    "?",
-    "idk",
-    "pass",
-    "no idea",
-    ".",
-    "x",
-    "none really",
-    "not applicable",
-)
+# Normalised forms of answers that say nothing; per question see pipeline/joq/nonanswers.py.
+NONANSWERS: tuple[str, ...] = _nonanswers.DEFAULT
 ALL_OF_THE_ABOVE = "all"
 
 
@@ -278,15 +253,7 @@ def map_roles(
 
 def nonanswer_reason(text: str, nonanswers: Iterable[str] = NONANSWERS) -> str | None:
     """Why an answer is excluded from coding bases, or None when it is usable."""
-    t = text.strip().lower().replace("\u2019", "'")
-    if not t:
-        return "empty"
-    key = " ".join(t.rstrip(".!").split()) or t
-    if key in set(nonanswers) or t in set(nonanswers):
-        return "non-answer"
-    if not re.search(r"[a-z0-9]", t):
-        return "no words"
-    return None
+    return _nonanswers.reason(text, nonanswers)
 
 
 def _slug(label: str) -> str:
@@ -495,11 +462,14 @@ class ImportResult:
     columns: dict[str, str] = field(default_factory=dict)
     layout: str = ""
     n_consent: int | None = None  # respondents who agreed to be quoted (None: not asked)
+    reflagged: int = 0  # stored answers whose non-answer status a changed list flipped
 
     def summary(self) -> str:
         base = f"{self.month}: {self.status}, {self.n_rows} answers ({self.n_usable} usable)"
         if self.layout:
             base += f"; {self.layout} layout"
+        if self.reflagged:
+            base += f"; {self.reflagged} answers re-flagged by the non-answer list (re-run code)"
         if self.added or self.removed or self.changed:
             base += (
                 f"; added {len(self.added)}, removed {len(self.removed)}, "

@@ -185,6 +185,12 @@ def fewshot_scores(
     x = x_all[[pos[i] for i in rows]]
     w = np.array([1.0] * len(train_ids) + [th.pseudo_weight] * len(weak))
     y = np.array([[code in labels[i] for code in inp.codes] for i in rows], dtype=int)
+    if th.definition_weight > 0 and x_all.shape[1] == inp.definition_emb.shape[1]:
+        # label-definition augmentation: each code's "label. definition" is one more
+        # positive example of that code (and a negative of the others)
+        x = np.vstack([x, inp.definition_emb])
+        y = np.vstack([y, np.eye(len(inp.codes), dtype=int)])
+        w = np.concatenate([w, np.full(len(inp.codes), th.definition_weight)])
     fitted = np.flatnonzero((y.sum(axis=0) >= 1) & ((1 - y).sum(axis=0) >= 1))
     if not len(fitted):
         return out, out_seg
@@ -231,15 +237,19 @@ def code_inputs(
     emb: np.ndarray,
     embed: callable,
     training: Mapping[str, frozenset[str]],
+    th: Thresholds | None = None,
 ) -> CodeInputs:  # type: ignore[valid-type]
-    """Assemble scorer inputs from a frame; ``embed`` maps texts to vectors (cached)."""
+    """Assemble scorer inputs from a frame; ``embed`` maps texts to vectors (cached). Only what a
+    scorer in use needs is embedded: sentence segments only when ``sentence_weight`` > 0 (``th``,
+    else the frame's thresholds)."""
+    th = th or frame.thresholds
     codes = [c for c in frame.codes if c.id != OTHER]
     defs = embed([f"{c.label}. {c.definition}" for c in codes]) if codes else np.zeros((0, 1))
     ex = [
         embed([e.text for e in c.exemplars]) if c.exemplars else np.zeros((0, emb.shape[1]))
         for c in codes
     ]
-    owner, segs = segment_table(texts)
+    owner, segs = segment_table(texts) if th.sentence_weight > 0 else (np.zeros(0, int), [])
     seg_emb = embed(segs) if segs else None
     return CodeInputs(
         ids,

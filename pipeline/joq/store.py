@@ -110,6 +110,17 @@ def responses(
     )
 
 
+def set_nonanswers(con: duckdb.DuckDBPyConnection, month: str, flips: pl.DataFrame) -> None:
+    """New ``usable`` / ``nonanswer`` values for stored answers (response_id, usable, nonanswer)."""
+    con.register("_flips", flips.to_arrow())
+    con.execute(
+        "UPDATE joq_responses r SET usable = f.usable, nonanswer = f.nonanswer FROM _flips f "
+        "WHERE r.month = ? AND r.response_id = f.response_id",
+        [month],
+    )
+    con.unregister("_flips")
+
+
 def months(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [
         r[0]
