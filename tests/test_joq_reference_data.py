@@ -20,7 +20,8 @@ FRAMES = ROOT / "coding_frames" / "joq"
 MONTHS = ["2025-01", "2025-12"]
 CODE_FIELDS = {"id", "label", "definition", "theme", "include", "exclude", "exemplars", "version"}
 
-# Figure G-1 (001 Annex G): share of all 237 respondents ticking each option, whole per cent.
+# Figure G-1 (001 Annex G): share of the 237 respondents to the sector question ticking each
+# option, whole per cent (G.3: "237 useable responses").
 FIGURE_G1 = {
     "Housing including housing associations": 9,
     "Youth Justice e.g. police, probation and legal services": 15,
@@ -64,7 +65,8 @@ def gold(month: str) -> pl.DataFrame:
 
 
 def sector_sets(month: str = "2025-01") -> list[frozenset[str]]:
-    return [frozenset(v.split("; ")) for v in export(month)["Which sector(s)?"]]
+    """One set of ticked labels per respondent who answered the sector question."""
+    return [frozenset(v.split("; ")) for v in export(month)["Which sector(s)?"] if v]
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +99,10 @@ def test_exports_are_marked_synthetic() -> None:
     assert "SYNTHETIC" in (JOQ / "README.md").read_text(encoding="utf-8")
 
 
-def test_january_has_237_respondents_with_ids_and_window() -> None:
+def test_january_has_237_usable_answers_plus_5_non_answers_with_ids_and_window() -> None:
     df = export("2025-01")
-    assert df.height == 237
+    assert df.height == 242
+    assert sum(not gen.is_non_answer(t) for t in df["Answer"]) == 237
     assert df["Response ID"].is_unique().all()
     assert all(re.fullmatch(r"JOQ2501-\d{4}", i) for i in df["Response ID"])
     assert df["Submitted"].min() >= "2025-02-03" and df["Submitted"].max() < "2025-02-22"
@@ -110,9 +113,20 @@ def test_january_has_237_respondents_with_ids_and_window() -> None:
 
 def test_figure_g1_shares_are_reproduced_from_the_export() -> None:
     sets = sector_sets()
+    assert len(sets) == 237
     ticks = Counter(label for s in sets for label in s)
     assert {label: pct(ticks[label], len(sets)) for label in FIGURE_G1} == FIGURE_G1
     assert all(len(s) == 1 for s in sets if "All of the above" in s)
+
+
+def test_added_answers_keep_every_original_id_sample_and_gold_code() -> None:
+    """Revision 2 appended five answers (ids 0238-0242, split `added`); the 232 original usable
+    answers kept their ids, texts, gold codes and splits, so training and eval did not move."""
+    s = split("2025-01")
+    added = sorted(r for r, v in s.items() if v == "added")
+    assert added == [f"JOQ2501-{k:04d}" for k in range(238, 243)]
+    counts = Counter(s.values())
+    assert counts == {"sample": 24, "exemplar": 12, "eval": 196, "added": 5}
 
 
 def test_annex_g_co_selection_shares() -> None:
@@ -165,7 +179,8 @@ def test_sample_equals_the_discovery_algorithm(month: str) -> None:
     answers = dict(zip(export(month)["Response ID"], export(month)["Answer"], strict=True))
     usable = [rid for rid, text in answers.items() if not gen.is_non_answer(text)]
     assert sorted(s) == sorted(usable)
-    sample = gen.draw_sample(usable, f["sample"]["size"], f["sample"]["seed"])
+    original = [rid for rid in usable if s[rid] != "added"]  # drawn before answers were added
+    sample = gen.draw_sample(original, f["sample"]["size"], f["sample"]["seed"])
     assert sorted(r for r, v in s.items() if v == "sample") == sample
 
 
@@ -187,7 +202,7 @@ def test_include_phrases_come_from_training_answers_or_the_definition(month: str
     """Phrases were drafted from sample + exemplar answers only, never from eval answers."""
     s = split(month)
     answers = dict(zip(export(month)["Response ID"], export(month)["Answer"], strict=True))
-    training = " ".join(answers[r] for r, v in s.items() if v != "eval").lower()
+    training = " ".join(answers[r] for r, v in s.items() if v in {"sample", "exemplar"}).lower()
     for c in frame(month)["codes"]:
         own = f"{c['label']} {c['definition']} {training}".lower()
         for phrase in c["include"]:

@@ -172,7 +172,7 @@ def test_report_escapes_hostile_text_and_is_self_contained(month):
         "ci_high",
         "flag",
     ]
-    assert g1["base"].to_list() == [11, 11, 11]
+    assert g1["base"].to_list() == [12, 12, 12]  # every respondent who ticked, "n/a" included
     trends = publish.write_trends(s)
     assert_rendered_clean(trends.read_text())
 

@@ -90,8 +90,8 @@ def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[di
     emb = s.embed(usable["text"].to_list())
     codes, by_sector, themes = rep.codes_tables(usable, final, frame, tax)
     tables = {
-        "figure-G-1": rep.sector_table(usable, frame),
-        "joq-coselection": rep.coselection_table(usable, frame),
+        "figure-G-1": rep.sector_table(all_rows, frame),
+        "joq-coselection": rep.coselection_table(all_rows, frame),
         "joq-codes": codes,
         "joq-codes-by-sector": by_sector,
         "joq-taxonomy-themes": themes,

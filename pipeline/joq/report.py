@@ -74,26 +74,36 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
     )
 
 
-def sector_table(usable: pl.DataFrame, frame: Frame) -> pl.DataFrame:
-    """figure-G-1: share of usable respondents selecting each sector (multi-select)."""
-    base = usable.height
-    counts = [(s.label, int(usable["sectors"].list.contains(s.code).sum())) for s in frame.sectors]
-    return _frame(tidy_rows("figure-G-1", "all", counts, base))
+def sector_respondents(responses: pl.DataFrame) -> pl.DataFrame:
+    """Who answered the closed sector question: every respondent who ticked at least one option,
+    whatever they wrote in the free text (a "n/a" answer does not unask the drop-down)."""
+    return responses.filter(pl.col("sectors").list.len() > 0)
 
 
-def coselection_table(usable: pl.DataFrame, frame: Frame) -> pl.DataFrame:
+def sector_table(responses: pl.DataFrame, frame: Frame) -> pl.DataFrame:
+    """figure-G-1: share of the sector question's respondents ticking each option (multi-select;
+    ``responses`` is every imported row, usable or not)."""
+    answered = sector_respondents(responses)
+    counts = [
+        (s.label, int(answered["sectors"].list.contains(s.code).sum())) for s in frame.sectors
+    ]
+    return _frame(tidy_rows("figure-G-1", "all", counts, answered.height))
+
+
+def coselection_table(responses: pl.DataFrame, frame: Frame) -> pl.DataFrame:
     """joq-coselection: respondents naming every sector in a pair or triple (explicit choices
-    only; "All of the above" is its own option and not expanded)."""
+    only; "All of the above" is its own option and not expanded). Base as figure-G-1."""
+    answered = sector_respondents(responses)
     named = [s for s in frame.sectors if s.code != "all"]
     rows = []
     for size in (2, 3):
         combos = []
         for combo in itertools.combinations(named, size):
-            mask = np.ones(usable.height, dtype=bool)
+            mask = np.ones(answered.height, dtype=bool)
             for s in combo:
-                mask &= usable["sectors"].list.contains(s.code).to_numpy()
+                mask &= answered["sectors"].list.contains(s.code).to_numpy()
             combos.append((" + ".join(s.label.split(" ")[0] for s in combo), int(mask.sum())))
-        rows += tidy_rows("joq-coselection", f"{size} sectors", combos, usable.height)
+        rows += tidy_rows("joq-coselection", f"{size} sectors", combos, answered.height)
     return _frame(rows)
 
 

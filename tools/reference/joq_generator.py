@@ -5,7 +5,7 @@ in ``coding_frames/joq/<month>.yaml`` and writes, byte for byte the same on ever
 
 - ``joq/2025-01_export.csv`` and ``joq/2025-12_export.xlsx``: survey-tool style exports;
 - ``joq/<month>_gold.csv``: one row per (response, gold code);
-- ``joq/<month>_split.csv``: ``sample`` / ``exemplar`` / ``eval`` for every usable answer;
+- ``joq/<month>_split.csv``: ``sample`` / ``exemplar`` / ``eval`` / ``added`` for every usable answer;
 - ``joq/README.md``; and it updates ``SYNTHETIC.sha256`` for these paths only.
 
 Run: ``python -m tools.reference.joq_generator --out data/reference``.
@@ -115,18 +115,24 @@ class Row:
     codes: list[str]
     role: str
     region: str
+    added: bool = False  # from the source's ``added`` list (written after the frame's phrases)
 
 
-def build_rows(spec: MonthSpec, answers: list[dict[str, Any]]) -> list[Row]:
-    """Shuffle the source answers with the month's seed, assign ids and sorted submission times."""
-    rng = np.random.default_rng(spec.shuffle_seed)
+def _batch(
+    spec: MonthSpec,
+    answers: list[dict[str, Any]],
+    rng: np.random.Generator,
+    first: int,
+    added: bool,
+) -> list[Row]:
+    """Shuffle one batch of answers, number them from ``first`` and give sorted submission times."""
     order = rng.permutation(len(answers))
     start = datetime.fromisoformat(spec.window[0])
     end = datetime.fromisoformat(spec.window[1]) + timedelta(days=1)
     span = int((end - start).total_seconds())
     offsets = np.sort(rng.integers(0, span, size=len(answers)))
     rows = []
-    for k, (src, off) in enumerate(zip(order, offsets, strict=True), start=1):
+    for k, (src, off) in enumerate(zip(order, offsets, strict=True), start=first):
         ans = answers[int(src)]
         rows.append(
             Row(
@@ -137,8 +143,24 @@ def build_rows(spec: MonthSpec, answers: list[dict[str, Any]]) -> list[Row]:
                 codes=list(ans.get("codes") or []),
                 role=str(ans.get("role") or ""),
                 region=str(ans.get("region") or ""),
+                added=added,
             )
         )
+    return rows
+
+
+def build_rows(
+    spec: MonthSpec, answers: list[dict[str, Any]], added: list[dict[str, Any]] | None = None
+) -> list[Row]:
+    """Shuffle the source answers with the month's seed, assign ids and sorted submission times.
+
+    Answers in the source's ``added`` list are numbered after the original ones from their own
+    seeded stream, so adding answers never moves an existing id, time or sample draw.
+    """
+    rows = _batch(spec, answers, np.random.default_rng(spec.shuffle_seed), 1, added=False)
+    if added:
+        rng = np.random.default_rng([spec.shuffle_seed, 1])
+        rows += _batch(spec, added, rng, len(answers) + 1, added=True)
     return rows
 
 
@@ -220,13 +242,19 @@ def gold_table(rows: list[Row], frame: dict[str, Any]) -> list[list[str]]:
 
 
 def split_table(rows: list[Row], frame: dict[str, Any]) -> list[list[str]]:
-    """``sample`` (the drawn 24), ``exemplar`` (other frame exemplars), ``eval`` (the rest)."""
-    usable = [r.response_id for r in rows if not is_non_answer(r.text)]
-    sample = set(draw_sample(usable, frame["sample"]["size"], frame["sample"]["seed"]))
+    """``sample`` (the drawn 24), ``exemplar`` (other frame exemplars), ``eval`` (the rest of the
+    original answers), ``added`` (answers written after the frame's phrases: neither training nor
+    evaluation, so they cannot flatter a method; the sample is drawn from the original answers)."""
+    original = [r.response_id for r in rows if not r.added and not is_non_answer(r.text)]
+    added = {r.response_id for r in rows if r.added and not is_non_answer(r.text)}
+    sample = set(draw_sample(original, frame["sample"]["size"], frame["sample"]["seed"]))
     exemplars = {e["response_id"] for c in frame["codes"] for e in c.get("exemplars") or []}
     table = [["response_id", "split"]]
-    for rid in sorted(usable):
-        split = "sample" if rid in sample else "exemplar" if rid in exemplars else "eval"
+    for rid in sorted([*original, *added]):
+        if rid in added:
+            split = "added"
+        else:
+            split = "sample" if rid in sample else "exemplar" if rid in exemplars else "eval"
         table.append([rid, split])
     return table
 
@@ -244,13 +272,13 @@ with its SHA-256 in `data/reference/SYNTHETIC.sha256`.
 
 | file | grain |
 | --- | --- |
-| `2025-01_export.csv` | one row per respondent (237), January 2025 question, sector drop-down |
+| `2025-01_export.csv` | one row per respondent (242: 237 usable answers, 5 non-answers), January 2025 question, sector drop-down |
 | `2025-12_export.xlsx` | one row per respondent, December 2025 question, no drop-down |
 | `<month>_gold.csv` | one row per respondent x gold code (non-answers have none) |
-| `<month>_split.csv` | one row per usable respondent: `sample`, `exemplar` or `eval` |
+| `<month>_split.csv` | one row per usable respondent: `sample`, `exemplar`, `eval` or `added` |
 
 Evaluation (`eval`) answers must never be read when writing or tuning frames, phrases, thresholds
-or prompts. See `docs/joq-reference-data.md`. Regenerate with `make reference-data` or
+or prompts. `added` answers were written after the frame's phrases: never train or evaluate on them. See `docs/joq-reference-data.md`. Regenerate with `make reference-data` or
 `python -m tools.reference.joq_generator --out data/reference`.
 """
 
@@ -264,8 +292,8 @@ def generate(
     files: dict[str, bytes] = {"joq/README.md": README.encode("utf-8")}
     for spec in MONTHS:
         frame = load_yaml(frames_dir / f"{spec.month}.yaml")
-        answers = load_yaml(source_dir / f"{spec.month}_answers.yaml")["answers"]
-        rows = build_rows(spec, answers)
+        source = load_yaml(source_dir / f"{spec.month}_answers.yaml")
+        rows = build_rows(spec, source["answers"], source.get("added"))
         table = export_table(rows, frame)
         if spec.export_format == "csv":
             files[f"joq/{spec.month}_export.csv"] = csv_bytes(table)
