@@ -22,20 +22,30 @@ from pipeline.core.hashing import file_sha256
 from pipeline.core.manifest import build_manifest
 from pipeline.core.paths import TEMPLATES
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
-from pipeline.core.safety.export import write_csv
+from pipeline.core.safety.export import write_csv, write_xlsx
 from pipeline.core.safety.html import csp_meta, make_environment, style_blocks
 from pipeline.core.safety.markdown import (
     assert_markdown_clean,
     make_markdown_environment,
     md_escape,
 )
+from pipeline.core.safety.pseudonym import load_key
 from pipeline.core.safety.redact import Redactor
 from pipeline.core.timeutil import generation_stamp
+from pipeline.joq import charts, exports, quotes, store, trends
 from pipeline.joq import report as rep
-from pipeline.joq import store, trends
 from pipeline.joq.flow import Session, stored_agreement
 
-REPORT_FILES = ("report.html", "report.md", "tables", "manifest.json")
+REPORT_FILES = (
+    "report.html",
+    "report.md",
+    "tables",
+    "manifest.json",
+    "coded_answers.csv",
+    "coded_answers.xlsx",
+)
+LAST = ("Other", "All of the above")  # kept at the end of sorted charts, as published
+QUOTES_IN_BODY = 3  # per code in the report body; every quotable answer is in the appendix
 
 
 def f2(value: object) -> str:
@@ -65,8 +75,19 @@ def render_html(template: str, context: dict, template_dir: Path = TEMPLATES) ->
     return env.get_template(template).render(**context, csp=csp_meta(style_blocks(first)))
 
 
-def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[dict, dict]:
-    """Everything the month templates need, and the tidy tables by id."""
+def machine_codes(s: Session, month: str) -> pl.DataFrame:
+    """The latest run's machine codes (kept even where a coder overrode them)."""
+    return store.query(
+        s.con,
+        "SELECT response_id, code_id, score FROM joq_machine_codes WHERE month = ?",
+        [month],
+    )
+
+
+def month_context(
+    s: Session, month: str, names: Iterable[str] = ()
+) -> tuple[dict, dict, pl.DataFrame]:
+    """Everything the month templates need, the tidy tables by id, and ``coded_answers``."""
     frame, tax = s.frame(month), s.taxonomy()
     usable = store.responses(s.con, month, usable_only=True)
     if usable.height == 0:
@@ -87,16 +108,28 @@ def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[di
         .filter(pl.col("exclude_quote"))["response_id"]
         .to_list()
     )
+    redactor = Redactor(names)
     emb = s.embed(usable["text"].to_list())
     codes, by_sector, themes = rep.codes_tables(usable, final, frame, tax)
-    tables = {
-        "figure-G-1": rep.sector_table(all_rows, frame),
-        "joq-coselection": rep.coselection_table(all_rows, frame),
-        "joq-codes": codes,
-        "joq-codes-by-sector": by_sector,
-        "joq-taxonomy-themes": themes,
-    }
-    quotes = rep.representative_quotes(usable, final, emb, frame, excluded, Redactor(names))
+    has_sectors = bool(frame.sectors) and rep.sector_respondents(all_rows).height > 0
+    tables: dict[str, pl.DataFrame] = {}
+    if has_sectors:
+        tables["figure-G-1"] = rep.sector_table(all_rows, frame)
+        tables["joq-coselection"] = rep.coselection_table(all_rows, frame)
+    tables["joq-codes"] = codes
+    if has_sectors:
+        tables["joq-codes-by-sector"] = rep.publishable(by_sector)
+    tables["joq-taxonomy-themes"] = themes
+    breakdowns = []
+    for col in rep.breakdown_columns(usable):
+        table_id = f"joq-codes-by-{col}"
+        tables[table_id] = rep.codes_by(usable, final, frame, col)
+        breakdowns.append(
+            {"column": col, "table_id": table_id, **rep.breakdown_matrix(tables[table_id])}
+        )
+    by_code = quotes.code_quotes(usable, final, emb, frame, excluded, redactor)
+    consent = quotes.consent_summary(usable, excluded)
+    charted = [k for k in ("figure-G-1", "joq-codes", "joq-taxonomy-themes") if k in tables]
     agreement = stored_agreement(s, month)
     labels = {c.id: c.label for c in frame.codes}
     ctx = {
@@ -115,25 +148,37 @@ def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[di
         "n_rows": all_rows.height,
         "n_nonanswers": all_rows.height - usable.height,
         "status": rep.review_status(usable, final),
+        "has_sectors": has_sectors,
         "codes": [
             {
                 "id": c.id,
                 "label": c.label,
                 "theme": tax.label(c.theme),
                 "definition": c.definition,
-                "quotes": [q for q in quotes if q.code_id == c.id],
+                "quotes": by_code[c.id]["quotes"][:QUOTES_IN_BODY],
+                "appendix": by_code[c.id]["quotes"],
+                "coded": by_code[c.id]["coded"],
+                "withheld": by_code[c.id]["withheld"],
             }
             for c in frame.codes
         ],
+        "consent": consent,
+        "consent_rule": quotes.rule_text(consent),
+        "sector_matrix": rep.breakdown_matrix(tables["joq-codes-by-sector"])
+        if has_sectors
+        else None,
         "labels": labels,
         "tables": {k: v.to_dicts() for k, v in tables.items()},
-        "charts": {
-            k: rep.bar_chart(tables[k].to_dicts())
-            for k in ("figure-G-1", "joq-codes", "joq-taxonomy-themes")
-        },
+        "breakdowns": breakdowns,
+        "breakdown_min_cell": rep.BREAKDOWN_MIN_CELL,
+        "charts": {k: charts.bar_chart(tables[k].to_dicts(), last=LAST) for k in charted},
+        "sorted": {k: charts.ordered(tables[k].to_dicts(), last=LAST) for k in charted},
         "agreement": agreement.to_dicts() if agreement is not None else None,
     }
-    return ctx, tables
+    answers = exports.coded_answers(
+        all_rows, final, machine_codes(s, month), frame, excluded, redactor, load_key()
+    )
+    return ctx, tables, answers
 
 
 def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ()) -> dict:
@@ -171,9 +216,11 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
 
 
 def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Path:
+    """report.html/.md, tables/*.csv, coded_answers.csv/.xlsx and manifest.json, swapped in
+    together; other stages' files in the month folder are carried over untouched."""
     store.require_current(s.con, month)  # a replaced export: refuse until `joq code` has run
     names = list(names)
-    ctx, tables = month_context(s, month, names)
+    ctx, tables, answers = month_context(s, month, names)
     manifest = month_manifest(s, month, ctx, names)
     html = render_html("joq_month.html.j2", ctx)
     md = markdown_environment().get_template("joq_month.md.j2").render(**ctx)
@@ -191,7 +238,30 @@ def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Pat
         )
         for table_id, df in tables.items():
             write_csv(df, tmp / "tables" / f"{table_id}.csv")
+        write_csv(answers, tmp / "coded_answers.csv")
+        write_xlsx(
+            {"coded_answers": answers},
+            tmp / "coded_answers.xlsx",
+            notes={"coded_answers": coded_answers_notes(ctx)},
+        )
     return final / "report.html"
+
+
+def coded_answers_notes(ctx: dict) -> list[str]:
+    """Lines under the coded_answers sheet: what the file is and how it was made."""
+    c = ctx["consent"]
+    rule = (
+        "quotable = consent yes and not excluded by a reviewer"
+        if c["asked"]
+        else "no consent question in this export: quotable unless a reviewer excluded it"
+    )
+    return [
+        f"Just One Question {ctx['month']}: one row per imported answer ({ctx['n_rows']}).",
+        "respondent: keyed pseudonym of the response id; text redacted for publication.",
+        "decided_by: coder <name> where a human decision stands, else machine.",
+        rule + ".",
+        "SYNTHETIC reference data, not real respondents." if ctx["synthetic"] else "",
+    ]
 
 
 def write_trends(s: Session) -> Path:
@@ -200,11 +270,22 @@ def write_trends(s: Session) -> Path:
     for month in store.months(s.con):
         final = store.final_codes(s.con, month)
         if final.height:
-            per_month[month] = (store.responses(s.con, month, usable_only=True).height, final)
+            in_frame = set(
+                store.query(
+                    s.con, "SELECT DISTINCT theme FROM joq_code_themes WHERE month = ?", [month]
+                )["theme"].to_list()
+            )
+            base = store.responses(s.con, month, usable_only=True).height
+            per_month[month] = (base, final, in_frame)
     table = trends.trends_table(per_month, tax)
+    ranked = trends.ranked_themes(table)
+    months = sorted(per_month)
+    rest = trends.series(table, ranked[trends.TOP_N :])
     ctx = {
-        "months": sorted(per_month),
-        "chart": trends.trend_series(table),
+        "months": months,
+        "chart": charts.small_multiples(trends.series(table, ranked[: trends.TOP_N]), months),
+        "top_n": min(trends.TOP_N, len(ranked)),
+        "rest": [{"label": k, "values": [v.get(m) for m in months]} for k, v in rest.items()],
         "rows": table.to_dicts(),
         "generated": generation_stamp(),
         "synthetic": any(

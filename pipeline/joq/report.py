@@ -1,9 +1,10 @@
-"""The month report: tidy tables, representative quotes, review status, agreement, provenance.
+"""The month report's tables: sectors, codes, themes, breakdowns by imported column, status.
 
 Why tidy tables: every figure in the HTML/Markdown comes from a CSV a reader can check, in the
 project's form ``table_id, group, row_label, n, base, pct, ci_low, ci_high, flag`` (pct unrounded
-0-100, Wilson 95% interval). Quotes are redacted, honour a reviewer's ``exclude_quote``, and carry a
-warning when the quoted person's sector or region group is small enough to identify them.
+0-100, Wilson 95% interval). Breakdowns by role, region or any other imported column go through
+the publication disclosure profile (``pipeline.core.safety.disclosure``) before anyone sees them.
+Quotes and the consent rule live in ``pipeline.joq.quotes``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from pipeline.core.safety.redact import Redactor
+from pipeline.core.safety.disclosure import apply_profile
 from pipeline.joq.frames import Frame, Taxonomy
 
 TIDY = ["table_id", "group", "row_label", "n", "base", "pct", "ci_low", "ci_high", "flag"]
@@ -149,57 +149,82 @@ def codes_tables(
     return codes, by_sector, themes
 
 
-@dataclass
-class Quote:
-    code_id: str
-    response_id: str
-    text: str  # redacted
-    warning: str
-
-
 def group_sizes(usable: pl.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
     sectors = dict(usable.explode("sectors").group_by("sectors").len().drop_nulls().iter_rows())
     regions = dict(usable.filter(pl.col("region") != "").group_by("region").len().iter_rows())
     return sectors, regions
 
 
-def representative_quotes(
-    usable: pl.DataFrame,
-    final: pl.DataFrame,
-    emb: np.ndarray,
-    frame: Frame,
-    excluded: set[str],
-    redactor: Redactor,
-    per_code: int = 3,
-) -> list[Quote]:
-    """Per code, the answers closest to the centroid of answers coded with it (rows of ``emb``
-    align with ``usable``), skipping reviewer-excluded quotes."""
-    pos = {r: i for i, r in enumerate(usable["response_id"].to_list())}
-    texts = usable["text"].to_list()
-    sectors = usable["sectors"].to_list()
-    regions = usable["region"].to_list()
-    sec_n, reg_n = group_sizes(usable)
-    labels = {s.code: s.label for s in frame.sectors}
-    out: list[Quote] = []
-    for c in frame.codes:
-        members = [
-            pos[r] for r in final.filter(pl.col("code_id") == c.id)["response_id"] if r in pos
-        ]
-        if not members:
-            continue
-        centroid = emb[members].mean(axis=0)
-        sims = emb[members] @ centroid
-        ranked = [members[k] for k in np.lexsort((np.array(members), -sims))]
-        chosen = [i for i in ranked if usable["response_id"][i] not in excluded][:per_code]
-        for i in chosen:
-            small = [labels.get(s, s) for s in sectors[i] if sec_n.get(s, 0) < SMALL_GROUP]
-            if regions[i] and reg_n.get(regions[i], 0) < SMALL_GROUP:
-                small.append(f"region {regions[i]}")
-            warning = (
-                f"fewer than {SMALL_GROUP} respondents in: {', '.join(small)}" if small else ""
-            )
-            out.append(Quote(c.id, usable["response_id"][i], redactor.redact(texts[i]), warning))
-    return out
+NOT_GIVEN = "(not given)"
+BREAKDOWN_MIN_CELL = 5  # publication profile for JOQ breakdowns: counts 1-4 shown as [c]
+# Imported columns that are not respondent characteristics to break codes down by.
+NOT_BREAKDOWNS = {
+    "month",
+    "response_id",
+    "row_number",
+    "submitted",
+    "sectors",
+    "text",
+    "usable",
+    "nonanswer",
+    "consent",
+}
+
+
+def breakdown_columns(usable: pl.DataFrame) -> list[str]:
+    """Role, region and any other imported text column with at least one value."""
+    cols = [
+        c
+        for c, t in usable.schema.items()
+        if c not in NOT_BREAKDOWNS and t == pl.String and usable[c].fill_null("").ne("").any()
+    ]
+    return sorted(cols, key=lambda c: ({"role": 0, "region": 1}.get(c, 2), c))
+
+
+def codes_by(usable: pl.DataFrame, final: pl.DataFrame, frame: Frame, column: str) -> pl.DataFrame:
+    """joq-codes-by-<column>: per group of ``column`` (blank = "(not given)"), the share of its
+    usable answers with each code; base = the group's usable answers; publication disclosure
+    profile applied (multi-response, so primary suppression only)."""
+    groups = usable.select(
+        "response_id",
+        pl.col(column).fill_null("").replace("", NOT_GIVEN).alias("_g"),
+    )
+    coded = final.join(groups, on="response_id")
+    rows = []
+    sizes = dict(groups.group_by("_g").len().iter_rows())
+    # largest group first; "Other" and "(not given)" last
+    for g in sorted(sizes, key=lambda g: (g == NOT_GIVEN, g == "Other", -sizes[g], g)):
+        base = int(sizes[g])
+        sub = coded.filter(pl.col("_g") == g)
+        n_of = dict(
+            sub.group_by("code_id").agg(pl.col("response_id").n_unique().alias("n")).iter_rows()
+        )
+        rows += tidy_rows(
+            f"joq-codes-by-{column}",
+            g,
+            [(c.label, int(n_of.get(c.id, 0))) for c in frame.codes],
+            base,
+        )
+    return publishable(_frame(rows))
+
+
+def publishable(table: pl.DataFrame) -> pl.DataFrame:
+    """A breakdown with the publication disclosure profile's display columns (multi-response, so
+    primary suppression only): counts under ``BREAKDOWN_MIN_CELL`` and bases under 10 show [c]."""
+    return apply_profile(table, "publication", exclusive=False, min_cell=BREAKDOWN_MIN_CELL)
+
+
+def breakdown_matrix(table: pl.DataFrame) -> dict:
+    """A code x group grid of displayed percentages for the HTML (groups with their bases)."""
+    groups = list(dict.fromkeys(table["group"].to_list()))
+    bases = dict(zip(table["group"], table["base"], strict=False))
+    cells: dict[str, dict[str, str]] = {}
+    for r in table.iter_rows(named=True):
+        cells.setdefault(r["row_label"], {})[r["group"]] = r["pct_display"]
+    return {
+        "groups": [{"label": g, "base": bases[g]} for g in groups],
+        "rows": [{"label": k, "cells": [v.get(g, "") for g in groups]} for k, v in cells.items()],
+    }
 
 
 def review_status(usable: pl.DataFrame, final: pl.DataFrame) -> dict[str, int]:

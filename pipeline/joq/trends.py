@@ -1,7 +1,8 @@
 """Taxonomy themes across months: the share of each month's usable answers with a theme.
 
 Why the taxonomy and not codes: each month has its own question and frame, so codes do not
-compare across months; the parent themes do.
+compare across months; the parent themes do. A theme none of whose codes was in a month's frame
+was not measured that month: its row has no n or pct (flag ``not in frame``), never a zero.
 """
 
 from __future__ import annotations
@@ -11,20 +12,41 @@ import polars as pl
 from pipeline.joq.frames import Taxonomy
 from pipeline.joq.report import tidy_rows
 
+NOT_IN_FRAME = "not in frame"
+TOP_N = 9  # themes drawn as small multiples; the rest are in the table under the chart
+
 
 def trends_table(
-    per_month: dict[str, tuple[int, pl.DataFrame]], taxonomy: Taxonomy
+    per_month: dict[str, tuple[int, pl.DataFrame, set[str]]], taxonomy: Taxonomy
 ) -> pl.DataFrame:
-    """``per_month``: month -> (usable base, final codes with response_id, theme)."""
+    """``per_month``: month -> (usable base, final codes with response_id and theme, the theme ids
+    the month's frame codes map to). Themes never coded in any month are left out."""
     rows = []
     for month in sorted(per_month):
-        base, final = per_month[month]
+        base, final, in_frame = per_month[month]
         n_of = dict(final.group_by("theme").agg(pl.col("response_id").n_unique()).iter_rows())
-        rows += tidy_rows(
-            "joq-trends", month, [(t.label, int(n_of.get(t.id, 0))) for t in taxonomy.themes], base
-        )
+        for t in taxonomy.themes:
+            if t.id in in_frame:
+                rows += tidy_rows("joq-trends", month, [(t.label, int(n_of.get(t.id, 0)))], base)
+            else:
+                rows.append(
+                    {"table_id": "joq-trends", "group": month, "row_label": t.label, "n": None}
+                    | {"base": base, "pct": None, "ci_low": None, "ci_high": None}
+                    | {"flag": NOT_IN_FRAME}
+                )
     df = pl.DataFrame(
-        rows, schema_overrides={"pct": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+        rows,
+        schema={
+            "table_id": pl.String,
+            "group": pl.String,
+            "row_label": pl.String,
+            "n": pl.Int64,
+            "base": pl.Int64,
+            "pct": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "flag": pl.String,
+        },
     )
     if df.height == 0:
         return df
@@ -32,44 +54,21 @@ def trends_table(
     return df.filter(pl.col("row_label").is_in(seen.implode()))
 
 
-def trend_series(table: pl.DataFrame, width: int = 560, height: int = 220) -> dict:
-    """Geometry for an inline SVG line chart: one polyline per theme, months on x."""
-    months = sorted(set(table["group"].to_list())) if table.height else []
-    top = max([r for r in table["pct"].to_list() if r is not None] + [1.0])
-    xs = {m: (40 + i * (width - 80) / max(len(months) - 1, 1)) for i, m in enumerate(months)}
-    series = []
-    palette = [
-        "#1b6ca8",
-        "#c0392b",
-        "#27ae60",
-        "#8e44ad",
-        "#d35400",
-        "#2c3e50",
-        "#16a085",
-        "#7f8c8d",
-        "#b7950b",
-        "#6c3483",
-        "#1e8449",
-        "#922b21",
-    ]
-    for k, label in enumerate(sorted(set(table["row_label"].to_list()))):
-        pts = table.filter(pl.col("row_label") == label).sort("group")
-        coords = [
-            (xs[m], height - 20 - (p or 0) / top * (height - 40))
-            for m, p in zip(pts["group"], pts["pct"], strict=True)
-        ]
-        series.append(
-            {
-                "label": label,
-                "colour": palette[k % len(palette)],
-                "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in coords),
-                "dots": [{"x": round(x, 1), "y": round(y, 1)} for x, y in coords],
-            }
-        )
-    return {
-        "months": [{"month": m, "x": round(x, 1)} for m, x in xs.items()],
-        "series": series,
-        "width": width,
-        "height": height,
-        "top": top,
-    }
+def ranked_themes(table: pl.DataFrame) -> list[str]:
+    """Themes by mean share over the months they were measured in, largest first."""
+    if table.height == 0:
+        return []
+    mean = (
+        table.group_by("row_label")
+        .agg(pl.col("pct").mean().alias("m"))
+        .sort(["m", "row_label"], descending=[True, False], nulls_last=True)
+    )
+    return mean["row_label"].to_list()
+
+
+def series(table: pl.DataFrame, themes: list[str]) -> dict[str, dict[str, float | None]]:
+    """theme -> month -> pct (None where not in the month's frame), in ``themes`` order."""
+    out: dict[str, dict[str, float | None]] = {t: {} for t in themes}
+    for r in table.filter(pl.col("row_label").is_in(themes)).iter_rows(named=True):
+        out[r["row_label"]][r["group"]] = r["pct"]
+    return out
