@@ -149,7 +149,7 @@ def epoch(monkeypatch):
 def test_quote_from_a_group_under_10_respondents_carries_a_warning(tmp_path, epoch):
     s = new_month(tmp_path)
     out = full_run(s)
-    ctx, _ = publish.month_context(s, MONTH, ["Priya"])
+    ctx, _, _ = publish.month_context(s, MONTH, ["Priya"])
     quotes = [q for c in ctx["codes"] for q in c["quotes"]]
     by_id = {
         r: (sec, reg)
@@ -184,7 +184,7 @@ def test_quote_from_a_group_under_10_respondents_carries_a_warning(tmp_path, epo
 def test_report_quotes_are_redacted_and_excluded_quotes_never_appear(tmp_path, epoch):
     s = new_month(tmp_path)
     out = full_run(s, names=("Priya",))
-    ctx, _ = publish.month_context(s, MONTH, ["Priya"])
+    ctx, _, _ = publish.month_context(s, MONTH, ["Priya"])
     quoted = {q.response_id: q.text for c in ctx["codes"] for q in c["quotes"]}
     # every PII answer is quoted (its code has <= 3 members) and comes out redacted
     for text in (
