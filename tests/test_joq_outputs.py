@@ -280,3 +280,22 @@ def test_trends_table_marks_a_theme_outside_the_months_frame_not_zero() -> None:
     b_feb = table.filter((pl.col("row_label") == "B") & (pl.col("group") == "2025-02"))
     assert b_feb["pct"].to_list() == [None] and b_feb["flag"].to_list() == [trends.NOT_IN_FRAME]
     assert trends.ranked_themes(table) == ["A", "B"]
+
+
+def test_a_wide_breakdown_is_split_into_grids_that_fit_the_page() -> None:
+    def table(n_groups: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            [
+                {"group": f"G{g:02d}", "row_label": c, "base": 20, "pct_display": "5"}
+                for g in range(n_groups)
+                for c in ("talk", "money")
+            ]
+        )
+
+    wide = rep.breakdown_matrix(table(13))
+    assert [len(p["groups"]) for p in wide["parts"]] == [7, 6]
+    assert [g["label"] for p in wide["parts"] for g in p["groups"]] == [
+        g["label"] for g in wide["groups"]
+    ]
+    assert [len(p["groups"]) for p in rep.breakdown_matrix(table(8))["parts"]] == [4, 4]
+    assert len(rep.breakdown_matrix(table(5))["parts"]) == 1

@@ -214,17 +214,28 @@ def publishable(table: pl.DataFrame) -> pl.DataFrame:
     return apply_profile(table, "publication", exclusive=False, min_cell=BREAKDOWN_MIN_CELL)
 
 
-def breakdown_matrix(table: pl.DataFrame) -> dict:
-    """A code x group grid of displayed percentages for the HTML (groups with their bases)."""
+MATRIX_COLUMNS = 7  # groups per grid: more would not fit the page width, so the grid is split
+
+
+def breakdown_matrix(table: pl.DataFrame, columns: int = MATRIX_COLUMNS) -> dict:
+    """Code x group grids of displayed percentages for the HTML (groups with their bases): all
+    groups in ``groups``/``rows``, and the same split into ``parts`` of at most ``columns``."""
     groups = list(dict.fromkeys(table["group"].to_list()))
     bases = dict(zip(table["group"], table["base"], strict=False))
     cells: dict[str, dict[str, str]] = {}
     for r in table.iter_rows(named=True):
         cells.setdefault(r["row_label"], {})[r["group"]] = r["pct_display"]
-    return {
-        "groups": [{"label": g, "base": bases[g]} for g in groups],
-        "rows": [{"label": k, "cells": [v.get(g, "") for g in groups]} for k, v in cells.items()],
-    }
+
+    def grid(gs: list[str]) -> dict:
+        return {
+            "groups": [{"label": g, "base": bases[g]} for g in gs],
+            "rows": [{"label": k, "cells": [v.get(g, "") for g in gs]} for k, v in cells.items()],
+        }
+
+    n_parts = max(1, -(-len(groups) // columns))
+    size = -(-len(groups) // n_parts)  # balanced parts: 8 groups -> 4 + 4, not 7 + 1
+    parts = [grid(groups[k : k + size]) for k in range(0, len(groups), size)]
+    return grid(groups) | {"parts": parts}
 
 
 def review_status(usable: pl.DataFrame, final: pl.DataFrame) -> dict[str, int]:
