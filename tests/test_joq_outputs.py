@@ -164,9 +164,13 @@ def test_coded_answers_has_one_row_per_imported_answer_with_everything_a_reader_
     declined = df.filter(pl.col("text") == DECLINED)
     assert declined["consent"].to_list() == ["no"] and declined["quotable"].to_list() == ["no"]
     assert set(df.filter(pl.col("text").str.contains("Tenancy support"))["sectors"]) == {"Housing"}
-    ws = openpyxl.load_workbook(out / "coded_answers.xlsx").active
+    wb = openpyxl.load_workbook(out / "coded_answers.xlsx")
+    ws = wb["coded_answers"]
     assert [c.value for c in ws[1]] == df.columns
-    assert ws.max_row >= len(ROWS) + 1
+    assert ws.max_row == len(ROWS) + 1 and ws.freeze_panes == "B2" and ws.auto_filter.ref
+    text_col = df.columns.index("text") + 1
+    assert all(ws.cell(row=i, column=text_col).alignment.wrap_text for i in range(2, ws.max_row))
+    assert any("pseudonym" in str(c.value) for c in wb["about"]["A"])
 
 
 def test_coded_answers_neutralises_spreadsheet_formulas(tmp_path, monkeypatch) -> None:

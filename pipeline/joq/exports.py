@@ -8,8 +8,16 @@ publication, and the writers (``pipeline.core.safety.export``) neutralise spread
 
 from __future__ import annotations
 
-import polars as pl
+import math
+from collections.abc import Sequence
+from pathlib import Path
 
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from pipeline.core.safety.export import excel_text, save_workbook
 from pipeline.core.safety.pseudonym import pseudonymise
 from pipeline.core.safety.redact import Redactor
 from pipeline.joq.frames import Frame
@@ -96,6 +104,49 @@ def coded_answers(
         },
         schema_overrides={"machine_score": pl.Float64},
     ).select(COLUMNS)
+
+
+# Column widths in characters; text in these columns wraps (row heights set to show every line).
+WIDE = {"text": 70, "code_labels": 40, "codes": 28, "machine_codes": 28, "sectors": 36}
+LINE_HEIGHT = 15  # points per wrapped line
+
+
+def write_xlsx(answers: pl.DataFrame, path: Path, about: Sequence[str]) -> None:
+    """``coded_answers.xlsx``: one sheet to filter and read (frozen header, a filter on every
+    column, long text wrapped, never cut), and an ``about`` sheet saying what the file is. Every
+    text cell goes through the export rule, so an answer starting with ``=`` stays text."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "coded_answers"
+    head = PatternFill("solid", fgColor="DDE4EE")
+    wrap, top = Alignment(wrap_text=True, vertical="top"), Alignment(vertical="top")
+    for j, name in enumerate(answers.columns, start=1):
+        c = ws.cell(row=1, column=j, value=excel_text(name))
+        c.font, c.fill, c.alignment = Font(bold=True), head, top
+        longest = int(answers[name].cast(pl.String).fill_null("").str.len_chars().max() or 0)
+        width = WIDE.get(name, min(max(longest, len(name)) + 2, 24))
+        ws.column_dimensions[get_column_letter(j)].width = width
+    widths = {n: WIDE[n] for n in answers.columns if n in WIDE}
+    for i, row in enumerate(answers.iter_rows(named=True), start=2):
+        lines = 1
+        for j, (name, value) in enumerate(row.items(), start=1):
+            cell = ws.cell(row=i, column=j)
+            if value is not None:
+                cell.value = excel_text(value) if isinstance(value, str) else value
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+            cell.alignment = wrap if name in widths else top
+            if name in widths and isinstance(value, str):
+                lines = max(lines, math.ceil(len(value) / widths[name]) or 1)
+        if lines > 1:
+            ws.row_dimensions[i].height = lines * LINE_HEIGHT
+    ws.freeze_panes = "B2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(answers.width)}{max(answers.height + 1, 2)}"
+    info = wb.create_sheet("about")
+    info.column_dimensions["A"].width = 110
+    for k, line in enumerate((x for x in about if x), start=1):
+        info.cell(row=k, column=1, value=excel_text(line)).alignment = wrap
+    save_workbook(wb, path)
 
 
 def _extra(df: pl.DataFrame, name: str) -> list[pl.Expr]:

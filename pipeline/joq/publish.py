@@ -22,7 +22,7 @@ from pipeline.core.hashing import file_sha256
 from pipeline.core.manifest import build_manifest
 from pipeline.core.paths import TEMPLATES
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
-from pipeline.core.safety.export import write_csv, write_xlsx
+from pipeline.core.safety.export import write_csv
 from pipeline.core.safety.html import csp_meta, make_environment, style_blocks
 from pipeline.core.safety.markdown import (
     assert_markdown_clean,
@@ -239,16 +239,12 @@ def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Pat
         for table_id, df in tables.items():
             write_csv(df, tmp / "tables" / f"{table_id}.csv")
         write_csv(answers, tmp / "coded_answers.csv")
-        write_xlsx(
-            {"coded_answers": answers},
-            tmp / "coded_answers.xlsx",
-            notes={"coded_answers": coded_answers_notes(ctx)},
-        )
+        exports.write_xlsx(answers, tmp / "coded_answers.xlsx", coded_answers_notes(ctx))
     return final / "report.html"
 
 
 def coded_answers_notes(ctx: dict) -> list[str]:
-    """Lines under the coded_answers sheet: what the file is and how it was made."""
+    """The ``about`` sheet of coded_answers.xlsx: what the file is and how it was made."""
     c = ctx["consent"]
     rule = (
         "quotable = consent yes and not excluded by a reviewer"
@@ -256,11 +252,12 @@ def coded_answers_notes(ctx: dict) -> list[str]:
         else "no consent question in this export: quotable unless a reviewer excluded it"
     )
     return [
-        f"Just One Question {ctx['month']}: one row per imported answer ({ctx['n_rows']}).",
+        "SYNTHETIC reference data, not real respondents." if ctx["synthetic"] else "",
+        f"Just One Question {ctx['month']}: one row per imported answer ({ctx['n_rows']}), "
+        f"{ctx['status']['usable']} coded; generated {ctx['generated']}.",
         "respondent: keyed pseudonym of the response id; text redacted for publication.",
         "decided_by: coder <name> where a human decision stands, else machine.",
         rule + ".",
-        "SYNTHETIC reference data, not real respondents." if ctx["synthetic"] else "",
     ]
 
 
