@@ -79,7 +79,7 @@ def coded_answers(
         {
             "respondent": pseudonymise(responses["response_id"], key),
             "status": [
-                "coded" if u else f"non-answer ({r or 'blank'})"
+                "coded" if u else f"not coded ({r or 'non-answer'})"
                 for u, r in zip(out["usable"], out["nonanswer"], strict=True)
             ],
             "text": [redactor.redact(t or "") for t in out["text"]],
@@ -141,6 +141,9 @@ def write_xlsx(answers: pl.DataFrame, path: Path, about: Sequence[str]) -> None:
         if lines > 1:
             ws.row_dimensions[i].height = lines * LINE_HEIGHT
     ws.freeze_panes = "B2"
+    ws.page_setup.orientation = "landscape"  # printed: every column on one page width
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.auto_filter.ref = f"A1:{get_column_letter(answers.width)}{max(answers.height + 1, 2)}"
     info = wb.create_sheet("about")
     info.column_dimensions["A"].width = 110
