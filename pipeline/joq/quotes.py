@@ -93,11 +93,11 @@ def rule_text(summary: dict) -> str:
         )
     if summary["when_not_asked"]:
         return (
-            "This month's export has no consent question, so answers are quoted under the "
-            "survey's standing terms for anonymous quotation; add a consent column to the export "
-            f"to honour each respondent's choice.{excluded}"
+            "This month\u2019s export has no consent question, so answers are quoted under the "
+            "survey\u2019s standing terms for anonymous quotation; add a consent column to the export "
+            f"to honour each respondent\u2019s choice.{excluded}"
         )
-    return f"This month's export has no consent question, so no answer is quoted.{excluded}"
+    return f"This month\u2019s export has no consent question, so no answer is quoted.{excluded}"
 
 
 def ranked_members(
