@@ -10,18 +10,10 @@ import polars as pl
 import pytest
 
 from pipeline.core.safety.pseudonym import PREFIX
-from pipeline.joq import charts, flow, publish, quotes, store, trends
+from pipeline.joq import charts, publish, quotes, store, trends
 from pipeline.joq import report as rep
 from pipeline.joq.frames import Taxonomy
-from tests.test_joq_reliability import (
-    HOSTILE,
-    MONTH,
-    ROWS,
-    edit_review,
-    full_run,
-    new_month,
-    rid_of,
-)
+from tests.test_joq_reliability import HOSTILE, MONTH, ROWS, full_run, new_month, rid_of
 
 
 def frame_of(rows: list[tuple[str, bool | None, bool]]) -> pl.DataFrame:
@@ -89,9 +81,15 @@ def month(tmp_path_factory):
     blank = rid_of("Schools and youth workers should talk more, week 4")
     s.con.execute("UPDATE joq_responses SET consent = NULL WHERE response_id = ?", [blank])
     full_run(s)
-    path = flow.run_review_write(s, MONTH)
-    edit_review(path, {rid_of("More mentor schemes"): {"final_codes": "mentor; money"}})
-    assert flow.run_review_apply(s, MONTH, path, "CD") == 1
+    decision = {
+        "month": [MONTH],
+        "response_id": [rid_of("More mentor schemes")],
+        "codes": [["mentor", "money"]],
+        "coder": ["CD"],
+        "decided_at": ["2025-04-02T10:00:00Z"],
+        "seq": [store.next_seq(s.con)],
+    }
+    store.insert(s.con, "joq_decisions", pl.DataFrame(decision))
     return s, publish.write_month_report(s, MONTH, ["Priya"]).parent
 
 
