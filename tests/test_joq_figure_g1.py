@@ -77,3 +77,14 @@ def test_sector_base_is_everyone_who_ticked_whatever_they_wrote() -> None:
     )
     g1 = rep.sector_table(df, frame)
     assert g1.select("row_label", "n", "base").rows() == [("Housing", 1, 2), ("All", 1, 2)]
+
+
+def test_annex_g_co_selection_from_the_pipeline(january) -> None:
+    """G.12: education with social care 8%, with healthcare and youth justice 4% (exact
+    selections; see docs/joq-reference-data.md for why the "at least" reading cannot be meant)."""
+    s, _ = january
+    co = rep.coselection_table(store.responses(s.con, "2025-01"), s.frame("2025-01"))
+    pct = {(r["group"], r["row_label"]): r["pct"] for r in co.iter_rows(named=True)}
+    assert abs(pct[("exactly 2", "Education + Social")] - 8) <= 0.5
+    assert abs(pct[("exactly 3", "Education + Healthcare + Youth")] - 4) <= 0.5
+    assert pct[("2 sectors", "Education + Social")] >= pct[("exactly 2", "Education + Social")]

@@ -91,19 +91,27 @@ def sector_table(responses: pl.DataFrame, frame: Frame) -> pl.DataFrame:
 
 
 def coselection_table(responses: pl.DataFrame, frame: Frame) -> pl.DataFrame:
-    """joq-coselection: respondents naming every sector in a pair or triple (explicit choices
-    only; "All of the above" is its own option and not expanded). Base as figure-G-1."""
+    """joq-coselection: respondents ticking every sector in a pair or triple (group ``2 sectors``,
+    ``3 sectors``: at least these), and those whose selection is exactly that combination
+    (``exactly 2``, ``exactly 3``: the reading of Annex G para G.12 that agrees with Figure G-1; see
+    docs/joq-reference-data.md). Explicit choices only; "All of the above" is its own option and
+    not expanded. Base as figure-G-1."""
     answered = sector_respondents(responses)
     named = [s for s in frame.sectors if s.code != "all"]
+    ticked = {s.code: answered["sectors"].list.contains(s.code).to_numpy() for s in named}
+    n_ticked = answered["sectors"].list.len().to_numpy()
     rows = []
     for size in (2, 3):
-        combos = []
+        at_least, exactly = [], []
         for combo in itertools.combinations(named, size):
             mask = np.ones(answered.height, dtype=bool)
             for s in combo:
-                mask &= answered["sectors"].list.contains(s.code).to_numpy()
-            combos.append((" + ".join(s.label.split(" ")[0] for s in combo), int(mask.sum())))
-        rows += tidy_rows("joq-coselection", f"{size} sectors", combos, answered.height)
+                mask &= ticked[s.code]
+            label = " + ".join(s.label.split(" ")[0] for s in combo)
+            at_least.append((label, int(mask.sum())))
+            exactly.append((label, int((mask & (n_ticked == size)).sum())))
+        rows += tidy_rows("joq-coselection", f"{size} sectors", at_least, answered.height)
+        rows += tidy_rows("joq-coselection", f"exactly {size}", exactly, answered.height)
     return _frame(rows)
 
 
