@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from cli import app
 from pipeline.core.embed import HashingEmbedder
 from pipeline.core.safety.html import assert_rendered_clean
+from pipeline.core.safety.markdown import assert_markdown_clean
 from pipeline.joq import flow, publish, store
 from tests.joq_sheets import edit_sheet
 
@@ -151,7 +152,7 @@ def test_report_escapes_hostile_text_and_is_self_contained(month):
     assert "http://" not in html and "https://" not in html and "src=" not in html
     assert "someone@example.org" not in html
     md = (html_path.parent / "report.md").read_text()
-    assert "{{" not in md and "{%" not in md
+    assert_markdown_clean(md)  # escaped respondent braces (\{\{) are text, not template syntax
     tables = {p.stem for p in (html_path.parent / "tables").glob("*.csv")}
     assert {
         "figure-G-1",
