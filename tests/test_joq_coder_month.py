@@ -235,3 +235,15 @@ def test_a_month_as_a_coding_team_works_it(tmp_path, monkeypatch):
     assert final.filter(pl.col("response_id") == flip)["code_id"].to_list() == [decided[flip]]
     assert final.filter(pl.col("response_id") == "1005")["method"].to_list() == ["human:AB"] * 2
     con.close()
+
+    # everything out: every answer with its codes and consent; no quote from anyone who said no
+    # (or left the consent question blank), in the report body or its appendix
+    month_dir = out / f"joq_{MONTH}"
+    coded = pl.read_csv(month_dir / "coded_answers.csv", infer_schema=False)
+    assert coded.height == len(fixed) and (month_dir / "coded_answers.xlsx").is_file()
+    assert set(coded.filter(pl.col("consent") != "yes")["quotable"]) == {"no"}
+    html = (month_dir / "report.html").read_text()
+    assert 'id="appendix-quotes"' in html and "Quotes only from respondents who agreed" in html
+    for text, consent in fixed:
+        if consent != "Yes" and text != "n/a":
+            assert text not in html, text
