@@ -27,6 +27,7 @@ from pipeline.core.paths import CODING_FRAMES, DEFAULT_OUT
 from pipeline.core.reader.grid import read_grid
 from pipeline.core.safety.atomic import atomic_write_text
 from pipeline.core.safety.export import write_csv
+from pipeline.core.safety.redact import redact_columns
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import agreement as agr
 from pipeline.joq import decide, importer, review, sampling, scorers, store
@@ -269,6 +270,10 @@ def run_discover(
 # --- code ---------------------------------------------------------------------------------------
 
 
+# respondent words in other_review.csv: the answer and what was drafted from it
+OTHER_TEXT = ("text", "proposed_label", "proposed_definition", "group_terms")
+
+
 @dataclass
 class CodeRun:
     run_id: str
@@ -420,7 +425,7 @@ def run_code(
         ),
     )
     s.con.execute("COMMIT")
-    write_csv(other, s.month_dir(month) / "other_review.csv")
+    write_csv(redact_columns(other, OTHER_TEXT), s.month_dir(month) / "other_review.csv")
     write_csv(
         machine.select("response_id", "code_id", "theme", "score", "method", "run_id"),
         s.month_dir(month) / "machine_codes.csv",
