@@ -22,6 +22,7 @@ from pipeline.core.hashing import file_sha256
 from pipeline.core.manifest import build_manifest
 from pipeline.core.paths import TEMPLATES
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
+from pipeline.core.safety.disclosure import publication_table
 from pipeline.core.safety.export import write_csv
 from pipeline.core.safety.html import csp_meta, make_environment, style_blocks
 from pipeline.core.safety.markdown import (
@@ -65,8 +66,11 @@ def render_html(template: str, context: dict, template_dir: Path = TEMPLATES) ->
     return env.get_template(template).render(**context, csp=csp_meta(style_blocks(first)))
 
 
-def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[dict, dict]:
-    """Everything the month templates need, and the tidy tables by id."""
+def month_context(
+    s: Session, month: str, names: Iterable[str] = (), profile: str = "analysis"
+) -> tuple[dict, dict]:
+    """Everything the month templates need, and the tidy tables by id (disclosure-controlled
+    for ``profile="publication"``: the same [c] cells reach CSV, HTML and Markdown)."""
     frame, tax = s.frame(month), s.taxonomy()
     usable = store.responses(s.con, month, usable_only=True)
     if usable.height == 0:
@@ -96,11 +100,14 @@ def month_context(s: Session, month: str, names: Iterable[str] = ()) -> tuple[di
         "joq-codes-by-sector": by_sector,
         "joq-taxonomy-themes": themes,
     }
+    if profile == "publication":  # multi-response tables: no row sums to a base
+        tables = {k: publication_table(v) for k, v in tables.items()}
     quotes = rep.representative_quotes(usable, final, emb, frame, excluded, Redactor(names))
     agreement = stored_agreement(s, month)
     labels = {c.id: c.label for c in frame.codes}
     ctx = {
         "month": month,
+        "profile": profile,
         "question": frame.question,
         "frame_version": frame.version,
         "frame_status": frame.status,
@@ -167,13 +174,20 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
         seeds=ctx["seeds"],
         thresholds=ctx["thresholds"],
         redaction_names=len({n for n in names if n.strip()}),
+        profile=ctx["profile"],
     )
 
 
-def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Path:
+def write_month_report(
+    s: Session, month: str, names: Iterable[str] = (), profile: str = "analysis"
+) -> Path:
+    if profile not in ("analysis", "publication"):
+        raise InputError(
+            f"unknown profile '{profile}'", fix="use --profile analysis or publication"
+        )
     store.require_current(s.con, month)  # a replaced export: refuse until `joq code` has run
     names = list(names)
-    ctx, tables = month_context(s, month, names)
+    ctx, tables = month_context(s, month, names, profile)
     manifest = month_manifest(s, month, ctx, names)
     html = render_html("joq_month.html.j2", ctx)
     md = markdown_environment().get_template("joq_month.md.j2").render(**ctx)

@@ -1,5 +1,5 @@
-"""Working files (row-level, for the analyst and coder) are kept apart from what may be published,
-and carry no contact details: issue 11 item 2."""
+"""Working files (row-level, for the analyst and coder) are kept apart from what may be published
+and carry no contact details; published JOQ month tables hide small cells (issue 11 items 1, 2)."""
 
 from __future__ import annotations
 
@@ -50,3 +50,24 @@ def test_joq_review_sheet_and_other_review_carry_no_contact_details(month):  # n
     assert not any("someone@example.org" in c for c in cells)
     other = (s.month_dir("2025-01") / "other_review.csv").read_text()
     assert "someone@example.org" not in other
+
+
+def test_joq_month_tables_in_the_publication_profile_show_no_count_under_ten(month):  # noqa: F811
+    from pipeline.joq import publish
+
+    s, _ = month
+    flow.run_code(s, "2025-01")
+    report = publish.write_month_report(s, "2025-01", profile="publication")
+    folder = report.parent
+    small = []
+    for csv in (folder / "tables").glob("*.csv"):
+        t = pl.read_csv(csv, infer_schema=False)
+        small += [
+            (csv.name, n) for n in t["n"].to_list() + t["base"].to_list() if n in set("123456789")
+        ]
+    assert small == []
+    md = (folder / "report.md").read_text()
+    md_counts = [line.split("|")[2].strip() for line in md.splitlines() if line.count("|") >= 5]
+    assert "[c]" in md_counts and not set(md_counts) & set("123456789")
+    assert "[c]" in report.read_text()
+    assert '"profile": "publication"' in (folder / "manifest.json").read_text()
