@@ -7,6 +7,7 @@ only the report files and a failed render leaves the previous report intact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -19,7 +20,7 @@ from markupsafe import Markup
 
 from pipeline.core.errors import InputError
 from pipeline.core.hashing import file_sha256
-from pipeline.core.manifest import build_manifest
+from pipeline.core.manifest import build_manifest, input_hashes
 from pipeline.core.paths import TEMPLATES
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
 from pipeline.core.safety.disclosure import publication_table
@@ -143,6 +144,13 @@ def month_context(
     return ctx, tables
 
 
+def decisions_sha256(s: Session, month: str) -> str:
+    """Digest of the human decisions in force (the latest per answer), which decide final codes."""
+    latest = store.latest_decisions(s.con, month).sort("response_id")
+    latest = latest.with_columns(pl.col("codes").list.join(";"))
+    return hashlib.sha256(latest.write_csv().encode("utf-8")).hexdigest()
+
+
 def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ()) -> dict:
     """Provenance of the month report (requirement 18): the export's SHA-256, the frame version and
     file hash, the embedding model id and weights hash, the coding run, seeds and thresholds, plus
@@ -169,6 +177,15 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
             "weights_sha256": model_id.split("@sha256:", 1)[1]
             if "@sha256:" in model_id
             else "none (no weights: hashing embedder)",
+        },
+        inputs={
+            **input_hashes(
+                {
+                    "taxonomy": s.taxonomy_path or s.frames_dir.parent / "taxonomy.yaml",
+                    "templates": TEMPLATES,
+                }
+            ),
+            "decisions": decisions_sha256(s, month),
         },
         run_id=ctx["run_id"],
         seeds=ctx["seeds"],
