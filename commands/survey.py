@@ -286,11 +286,13 @@ def verify(
 
     Example: joinedup survey verify data/reference/interactions_2025_export.csv
     """
+    from pipeline.core.paths import output_dir
     from pipeline.core.safety.export import write_csv
     from pipeline.survey.flow import verify_survey
+    from pipeline.survey.questionnaire import load_questionnaire
 
     check, s = verify_survey(export, survey, out)
-    target = out / survey / "published_check.csv"
+    target = output_dir(out, load_questionnaire(survey).survey) / "published_check.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     write_csv(check, target)
     typer.echo(

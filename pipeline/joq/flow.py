@@ -23,7 +23,7 @@ from pipeline.core.embed import (
     SentenceTransformerEmbedder,
 )
 from pipeline.core.errors import InputError
-from pipeline.core.paths import CODING_FRAMES, DEFAULT_OUT
+from pipeline.core.paths import CODING_FRAMES, DEFAULT_OUT, check_month, output_dir
 from pipeline.core.reader.grid import read_grid
 from pipeline.core.safety.atomic import atomic_write_text
 from pipeline.core.safety.export import write_csv
@@ -94,10 +94,10 @@ class Session:
         return load_taxonomy(taxonomy_file(self.frames_dir, self.taxonomy_path))
 
     def frame(self, month: str) -> Frame:
-        return load_frame(month, self.frames_dir, self.taxonomy())
+        return load_frame(check_month(month), self.frames_dir, self.taxonomy())
 
     def month_dir(self, month: str) -> Path:
-        return self.out / f"joq_{month}"
+        return output_dir(self.out, f"joq_{check_month(month)}")
 
 
 def taxonomy_file(frames_dir: Path, explicit: Path | None = None) -> Path:
@@ -189,6 +189,7 @@ def run_import(
 ) -> importer.ImportResult:
     """Import with columns chosen by ``columns`` (role -> header), over a saved ``mapping``; the
     non-answer list is the default, the frame's ``nonanswers`` block and the options."""
+    check_month(month)
     frame_file = s.frames_dir / f"{month}.yaml"
     frame = s.frame(month) if frame_file.is_file() else None
     chosen = importer.load_mapping(mapping_file(s, mapping)) if mapping else {}

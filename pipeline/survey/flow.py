@@ -17,7 +17,7 @@ import polars as pl
 
 from pipeline.core.errors import SpecError, ValidationFailed
 from pipeline.core.manifest import build_manifest, input_hashes, is_synthetic
-from pipeline.core.paths import user_cache_dir
+from pipeline.core.paths import output_dir, user_cache_dir
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
 from pipeline.core.safety.pseudonym import key_fingerprint, load_key
 from pipeline.survey.clean import Cleaned, clean, load_recodes, write_ledger_outputs
@@ -236,7 +236,7 @@ def run_survey(
     if on_prepared is not None:
         on_prepared(p)
     manifest = manifest_for(p, profile)
-    final = Path(out_root) / p.spec.survey
+    final = output_dir(Path(out_root), p.spec.survey)
     final.parent.mkdir(parents=True, exist_ok=True)
     with staged_dir(final) as out:
         write_core(out, p, manifest)
