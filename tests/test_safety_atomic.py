@@ -252,3 +252,25 @@ def test_the_lock_is_held_while_staging_and_released_after(tmp_path: Path) -> No
     with staged_dir(final):
         assert f'"pid": {os.getpid()}' in atomic.lock_path(final).read_text()
     assert not atomic.lock_path(final).exists()
+
+
+def test_files_written_one_by_one_take_the_same_lock_and_recover_first(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    final = tmp_path / "joq_2025-01"
+    final.mkdir()
+    (final / "review.xlsx").write_text("the coder's sheet")
+    _killed_between_renames(final)  # a `joq report` killed mid-swap
+    with atomic.guarded(final) as folder:  # e.g. `joq code` writing other_review.csv
+        assert (folder / "review.xlsx").read_text() == "the coder's sheet"
+        atomic_write_text(folder / "other_review.csv", "x\n")
+    assert hidden_leftovers(tmp_path) == []
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        atomic.lock_path(final).write_text(f'{{"pid": {holder.pid}, "started": "now"}}')
+        with pytest.raises(atomic.OutputLocked), atomic.guarded(final):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()

@@ -192,6 +192,16 @@ def recover(final: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
+def guarded(final: Path) -> Iterator[Path]:
+    """Hold ``final``'s lock and recover what a killed run left, for writing files into
+    ``final`` one by one (each still atomic): a concurrent whole-folder swap cannot drop them."""
+    final = Path(final)
+    with output_lock(final):
+        recover(final)
+        yield final
+
+
+@contextlib.contextmanager
 def staged_dir(final: Path) -> Iterator[Path]:
     """Yield an empty staging directory beside ``final``; swap it into place only on success.
 
@@ -200,9 +210,7 @@ def staged_dir(final: Path) -> Iterator[Path]:
     staged directory renamed to ``final`` and the old one deleted. On an exception the staged
     directory is deleted and ``final`` is untouched. Either way no hidden directory is left behind.
     """
-    final = Path(final)
-    with output_lock(final):
-        recover(final)
+    with guarded(Path(final)) as final:
         staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
         try:
             yield staged
