@@ -99,13 +99,15 @@ def test_a_database_with_corrupted_blocks_is_a_message(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "interrupt", [KeyboardInterrupt(), RuntimeError("Query interrupted")], ids=["ctrl-c", "duckdb"]
+    "interrupt",
+    [lambda: KeyboardInterrupt(), lambda: RuntimeError("Query interrupted")],
+    ids=["ctrl-c", "duckdb"],
 )
 def test_ctrl_c_during_joq_code_is_a_message_not_a_traceback(tmp_path, monkeypatch, interrupt):
     from pipeline.joq import flow
 
     def interrupted(*args, **kwargs):
-        raise interrupt
+        raise interrupt()  # a fresh exception: a shared one would keep its traceback alive
 
     monkeypatch.setattr(flow, "run_code", interrupted)
     db = str(tmp_path / "joq.duckdb")

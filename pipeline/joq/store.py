@@ -97,6 +97,7 @@ def connect(db: Path | str) -> duckdb.DuckDBPyConnection:
     """Open (creating) the database and its JOQ tables; any DuckDB failure is an InputError."""
     if str(db) != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
+    con = None
     try:
         con = duckdb.connect(str(db))
         for stmt in SCHEMA:
@@ -105,6 +106,8 @@ def connect(db: Path | str) -> duckdb.DuckDBPyConnection:
         for table in ("joq_imports", "joq_responses", "joq_decisions", "joq_machine_codes"):
             con.execute(f"SELECT count(*) FROM {table}").fetchall()
     except duckdb.Error as err:
+        if con is not None:
+            con.close()
         raise database_error(err, db) from err
     return con
 
