@@ -20,7 +20,7 @@ from pipeline.core.manifest import build_manifest, input_hashes, is_synthetic
 from pipeline.core.paths import output_dir, user_cache_dir
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
 from pipeline.core.safety.pseudonym import key_fingerprint, load_key
-from pipeline.survey.clean import Cleaned, clean, load_recodes, write_ledger_outputs
+from pipeline.survey.clean import WORKING, Cleaned, clean, load_recodes, write_ledger_outputs
 from pipeline.survey.ingest import Ingested, read_export
 from pipeline.survey.published import Published, PublishedModel, load_published
 from pipeline.survey.questionnaire import Option, Questionnaire, load_questionnaire
@@ -275,7 +275,7 @@ def _tables_and_report(
 
     write_csv(
         open_text_answers(p.data.responses, p.spec, names=p.ingested.names),
-        out / "open_text.csv",
+        out / WORKING / "open_text.csv",  # row level: for the coder, not for publication
     )
     seeds = manifest.get("seeds")
     manifest["seeds"] = {**(seeds if isinstance(seeds, dict) else {}), "quotes": DEFAULT_SEED}
