@@ -287,14 +287,17 @@ def verify(
     Example: joinedup survey verify data/reference/interactions_2025_export.csv
     """
     from pipeline.core.paths import output_dir
+    from pipeline.core.safety.atomic import guarded
     from pipeline.core.safety.export import write_csv
     from pipeline.survey.flow import verify_survey
     from pipeline.survey.questionnaire import load_questionnaire
 
     check, s = verify_survey(export, survey, out)
-    target = output_dir(out, load_questionnaire(survey).survey) / "published_check.csv"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(check, target)
+    folder = output_dir(out, load_questionnaire(survey).survey)
+    target = folder / "published_check.csv"
+    with guarded(folder):  # never written into a report folder another run is swapping
+        folder.mkdir(parents=True, exist_ok=True)
+        write_csv(check, target)
     typer.echo(
         f"published figures reproduced: {s['matched']} of {s['total']} ({s['share']:.1%}); see {target}"
     )
