@@ -113,3 +113,18 @@ def test_ctrl_c_during_joq_code_is_a_message_not_a_traceback(tmp_path, monkeypat
     db = str(tmp_path / "joq.duckdb")
     result = runner.invoke(app, ["joq", "code", "2025-01", "--db", db, "--dry-run"])
     assert_message(result, 130, "interrupted; nothing was written")
+
+
+@pytest.mark.parametrize(
+    ("duckdb_says", "expected"),
+    [
+        ('IO Error: Cannot open file "x.duckdb": Read-only file system', "cannot be written here"),
+        ("IO Error: Could not set lock on file", "another program has the database open"),
+        ("Corrupt database file: computed checksum 1 does not match", "damaged"),
+    ],
+)
+def test_database_failures_are_named_for_what_the_user_can_do(duckdb_says, expected):
+    from pipeline.joq.store import database_error
+
+    err = database_error(RuntimeError(duckdb_says), "x.duckdb")
+    assert err.exit_code == 2 and expected in str(err) and "--db" in str(err)

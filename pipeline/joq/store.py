@@ -80,6 +80,12 @@ def database_error(err: Exception, db: Path | str | None = None) -> InputError:
             fix="restore it from a backup, or pass another --db (a new file starts empty and "
             "months must be imported again)",
         )
+    if "read-only" in lowered or "permission denied" in lowered or "no space" in lowered:
+        return InputError(
+            f"the database cannot be written here ({text[:120]})",
+            file=db,
+            fix="pass a --db in a folder you can write to, with free space",
+        )
     if "lock" in lowered:
         return InputError(
             "another program has the database open",
