@@ -117,7 +117,7 @@ def _summary(final: Path, review: pl.DataFrame, export: Path, survey: str) -> No
             hint += f"; {r['note']}" if r["note"] else ""
             typer.echo(f"  {r['answers']:>4}  {safe_line(r['text'], 60)}{hint}")
         if todo.height > 15:
-            typer.echo(f"  ... and {todo.height - 15} more in other_review.csv")
+            typer.echo(f"  ... and {todo.height - 15} more in working/other_review.csv")
         typer.echo(
             f"  review them: joinedup survey others {export} --survey {survey} "
             "(then add entries to the recode table and run again; --strict refuses until then)"
