@@ -35,7 +35,7 @@ from pipeline.core.safety.redact import Redactor
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import report as rep
 from pipeline.joq import store, trends
-from pipeline.joq.flow import Session, stored_agreement
+from pipeline.joq.flow import Session, stored_agreement, taxonomy_file
 
 REPORT_FILES = ("report.html", "report.md", "tables", "manifest.json")
 
@@ -181,7 +181,7 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
         inputs={
             **input_hashes(
                 {
-                    "taxonomy": s.taxonomy_path or s.frames_dir.parent / "taxonomy.yaml",
+                    "taxonomy": taxonomy_file(s.frames_dir, s.taxonomy_path),
                     "templates": TEMPLATES,
                 }
             ),
