@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from commands.common import handle_errors
+from commands.survey import Profile, ProfileOption
 from pipeline.core.errors import InputError
 from pipeline.core.paths import DEFAULT_DB, DEFAULT_OUT
 
@@ -435,18 +436,20 @@ def report(
         Path | None,
         typer.Option("--names", help="File of names to redact from quotes, one per line."),
     ] = None,
+    profile: ProfileOption = Profile.analysis,
     *,
     opts: JoqOptions,
 ) -> None:
     """Write the month report (HTML, Markdown, tidy tables).
 
-    Example: joinedup joq report 2025-01
+    Example: joinedup joq report 2025-01 --profile publication
     """
     from pipeline.joq.publish import write_month_report
 
     deny = names.read_text(encoding="utf-8").splitlines() if names else []
     s = opts.session()
-    typer.echo(f"wrote {write_month_report(s, month, [n for n in deny if n.strip()])}")
+    path = write_month_report(s, month, [n for n in deny if n.strip()], profile.value)
+    typer.echo(f"wrote {path}")
 
 
 @joq_command()

@@ -117,7 +117,7 @@ def _summary(final: Path, review: pl.DataFrame, export: Path, survey: str) -> No
             hint += f"; {r['note']}" if r["note"] else ""
             typer.echo(f"  {r['answers']:>4}  {safe_line(r['text'], 60)}{hint}")
         if todo.height > 15:
-            typer.echo(f"  ... and {todo.height - 15} more in other_review.csv")
+            typer.echo(f"  ... and {todo.height - 15} more in working/other_review.csv")
         typer.echo(
             f"  review them: joinedup survey others {export} --survey {survey} "
             "(then add entries to the recode table and run again; --strict refuses until then)"
@@ -286,13 +286,18 @@ def verify(
 
     Example: joinedup survey verify data/reference/interactions_2025_export.csv
     """
+    from pipeline.core.paths import output_dir
+    from pipeline.core.safety.atomic import guarded
     from pipeline.core.safety.export import write_csv
     from pipeline.survey.flow import verify_survey
+    from pipeline.survey.questionnaire import load_questionnaire
 
     check, s = verify_survey(export, survey, out)
-    target = out / survey / "published_check.csv"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(check, target)
+    folder = output_dir(out, load_questionnaire(survey).survey)
+    target = folder / "published_check.csv"
+    with guarded(folder):  # never written into a report folder another run is swapping
+        folder.mkdir(parents=True, exist_ok=True)
+        write_csv(check, target)
     typer.echo(
         f"published figures reproduced: {s['matched']} of {s['total']} ({s['share']:.1%}); see {target}"
     )

@@ -58,7 +58,7 @@ def pandas_matches_report(export: Path, tmp: Path, encoding: str | None = None) 
     spec = load_questionnaire(spec_dir / "questionnaire.yaml")
     raw = _raw(export, draft.profile.header_rows, encoding or draft.profile.grid.encoding)
     idx = draft.column_index()
-    ledger = pd.read_csv(out / "ledger.csv", dtype=str, keep_default_na=False)
+    ledger = pd.read_csv(out / "working" / "ledger.csv", dtype=str, keep_default_na=False)
     kept = {int(r) for r in ledger.loc[ledger["rule"] == "usable", "row"]}
     raw = raw[[i + 1 in kept for i in raw.index]].apply(lambda c: c.str.strip())
     assert len(kept) == int(pd.read_csv(out / "funnel.csv").set_index("step").loc["usable"].iloc[0])

@@ -82,3 +82,29 @@ def test_suppressed_percentages_do_not_leak_through_chart_labels(published):
 def test_the_report_says_which_profile_it_is(published):
     assert "Publication profile" in (published / "report.html").read_text()
     assert "Publication profile" in (published / "report.md").read_text()
+
+
+def _cells(published: Path, table_id: str) -> dict[tuple[str, str], tuple[str, str]]:
+    t = pl.read_csv(published / "tables" / f"{table_id}.csv", infer_schema=False)
+    return {
+        (g or "", r): (n, b) for g, r, n, b in t.select("group", "row", "n", "base").iter_rows()
+    }
+
+
+def test_a_hidden_breakdown_cell_is_not_the_total_minus_the_shown_one(published):
+    # issue 11: Figure 4-1 shows 35/196, text-4.2a showed one_plus 34/190 beside under_1 [c]
+    total = _cells(published, "figure-4-1")[("", "capacity_building")]
+    tenure = _cells(published, "text-4.2a")
+    assert total == ("35", "196")
+    assert tenure[("under_1", "capacity_building")][0] == "[c]"
+    assert tenure[("one_plus", "capacity_building")][0] == "[c]"
+    assert tenure[("one_plus", "capacity_building")][1] == "[c]"  # else 196 - 190 = 6
+
+
+def test_no_base_under_ten_is_published(published):
+    for csv in (published / "tables").glob("*.csv"):
+        bases = pl.read_csv(csv, infer_schema=False)["base"].to_list()
+        small = [b for b in bases if b and b.isdigit() and 1 <= int(b) <= 9]
+        assert small == [], csv.name
+    report = (published / "report.html").read_text()
+    assert "(n=2)" not in report and "(n=6)" not in report

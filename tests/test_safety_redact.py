@@ -150,3 +150,51 @@ def test_redaction_is_idempotent_on_text_with_pii(parts: list[str]) -> None:
 def test_known_pii_never_survives_redaction(before: str, pii: str, after: str) -> None:
     out = redact(f"{before} {pii} {after}")
     assert pii.casefold() not in out.casefold()
+
+
+# --- issue 11 item 2: identifiers quotes used to let through, and no over-redaction -----------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my NI is QQ123456C ok", "my NI is [ni_number] ok"),
+        ("NI number QQ 12 34 56 C.", "NI number [ni_number]."),
+        ("DOB 12/03/2009 and in Year 10", "DOB [dob] and in Year 10"),
+        ("she was born on 3rd March 2010", "she was born on [dob]"),
+        ("date of birth: 2009-03-12", "date of birth: [dob]"),
+        ("write to jo dot bloggs at gmail dot com", "write to [email]"),
+        ("jo (at) gmail (dot) com", "[email]"),
+        ("my name is Kayleigh and I'm 15", "my name is [name] and I'm 15"),
+        ("hi my name is kayleigh", "hi my name is [name]"),
+        ("see ![x](//host/p.png) now", "see ![x]([url]) now"),
+        ("server //192.168.0.10/share", "server [url]"),
+        ("it was 10.0.0.1 again", "it was [url] again"),
+        ("ftp://files.example.org/a.zip", "[url]"),
+        ("Mrs Patel rang and PC Davies came", "Mrs [name] rang and PC [name] came"),
+    ],
+)
+def test_identifiers_that_used_to_reach_quotes_are_redacted(text: str, expected: str) -> None:
+    assert Redactor().redact(text) == expected
+
+
+def test_a_respondent_called_young_does_not_redact_young_people() -> None:
+    r = Redactor(names=["Sam", "Young", "Sam Young"])
+    assert r.redact("Young people feel watched.") == "Young people feel watched."
+    assert r.redact("It works. Young people come back") == "It works. Young people come back"
+    assert r.redact("we met Young at the club") == "we met [name] at the club"
+    assert r.redact("Young people told Sam Young") == "Young people told [name]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my name is not important here",
+        "we met at the club dot com launch",
+        "born and raised in Leeds",
+        "the 2019 cohort, 3.30pm sessions, version 1.2",
+        "yes // no and/or",
+    ],
+)
+def test_the_new_rules_leave_ordinary_sentences_alone(text: str) -> None:
+    assert Redactor().redact(text) == text

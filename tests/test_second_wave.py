@@ -134,7 +134,7 @@ def test_second_wave_report_has_no_published_check_and_names_unreviewed_texts(wa
     )
     assert "![x](" not in md and "&#39;" not in md and "&#123;" not in md and "<b>" not in md
     assert "it's" in md  # Markdown needs no HTML entities
-    review = pl.read_csv(out / "other_review.csv")
+    review = pl.read_csv(out / "working" / "other_review.csv")
     trimmed = review.filter(pl.col("text").str.strip_chars() == "DWP work coach")
     assert trimmed.height >= 2 and set(trimmed["status"]) == {"unreviewed"}
 

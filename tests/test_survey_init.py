@@ -109,7 +109,7 @@ def test_report_counts_are_plain_pandas_counts(tmp_path, writer, encoding):
 def test_the_report_is_the_usual_bundle_marked_draft_with_question_wording_as_titles(tmp_path):
     export = gx.write_surveymonkey(tmp_path / "sm.csv")
     _, out = _init_and_run(export, tmp_path)
-    for name in ("report.html", "report.md", "tables.xlsx", "funnel.csv", "ledger.csv"):
+    for name in ("report.html", "report.md", "tables.xlsx", "funnel.csv", "working/ledger.csv"):
         assert (out / name).exists(), name
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "DRAFT SPEC" in html
@@ -117,7 +117,7 @@ def test_the_report_is_the_usual_bundle_marked_draft_with_question_wording_as_ti
     assert "Published figures check" not in html  # nothing published: no empty section
     assert "Routing" not in html
     assert "person3@example.org" not in html and "10.0.0.3" not in html
-    ledger = pd.read_csv(out / "ledger.csv")
+    ledger = pd.read_csv(out / "working" / "ledger.csv")
     assert len(ledger) == 60  # every raw row accounted for
     assert (ledger["rule"] == "partial_response").sum() == 5  # the generated break-offs
 
@@ -125,12 +125,12 @@ def test_the_report_is_the_usual_bundle_marked_draft_with_question_wording_as_ti
 def test_open_text_is_listed_for_coding_redacted(tmp_path):
     export = gx.write_surveymonkey(tmp_path / "sm.csv")
     _, out = _init_and_run(export, tmp_path)
-    listed = pd.read_csv(out / "open_text.csv", dtype=str, keep_default_na=False)
+    listed = pd.read_csv(out / "working" / "open_text.csv", dtype=str, keep_default_na=False)
     people = [r for r in gx.respondents() if not r.partial and r.help]
     assert len(listed[listed["question"] == "help_most_role"]) == len(people)
-    text = (out / "open_text.csv").read_text(encoding="utf-8") + (out / "report.html").read_text(
-        encoding="utf-8"
-    )
+    text = (out / "working" / "open_text.csv").read_text(encoding="utf-8") + (
+        out / "report.html"
+    ).read_text(encoding="utf-8")
     assert "sam@example.org" not in text and "07700 900123" not in text
 
 

@@ -50,7 +50,7 @@ def test_reference_export_reproduces_the_published_funnel(runs):
         "route_youth": 252,
         "route_allied": 44,
     }
-    ledger = pl.read_csv(runs[0] / "ledger.csv")
+    ledger = pl.read_csv(runs[0] / "working" / "ledger.csv")
     assert ledger.height == 320 and ledger["row"].n_unique() == 320
 
 
@@ -61,10 +61,10 @@ def test_report_directory_has_every_output(runs):
         "report.md",
         "tables.xlsx",
         "funnel.csv",
-        "ledger.csv",
+        "working/ledger.csv",
         "manifest.json",
         "validation.txt",
-        "other_review.csv",
+        "working/other_review.csv",
     ):
         assert (d / name).is_file(), name
     assert not (d / "published_check.csv").exists()  # only with --check-published

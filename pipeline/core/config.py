@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pipeline.core.errors import Problem, SpecError
-from pipeline.core.paths import SCHEMAS
+from pipeline.core.paths import SCHEMAS, check_month, check_survey_name
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,7 +46,10 @@ def resolve(name: str | Path, folder: Path = SURVEYS, file: str | None = None) -
     p = Path(name)
     if p.suffix in (".yaml", ".yml"):
         return p
-    return folder / str(name) / file if file else folder / f"{name}.yaml"
+    # a name becomes a path: a survey is [a-z0-9_]+, a frame's name is its month (YYYY-MM)
+    if file:
+        return folder / check_survey_name(str(name)) / file
+    return folder / f"{check_month(str(name))}.yaml"
 
 
 def read(path: str | Path, what: str = "file") -> Document:

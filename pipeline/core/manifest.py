@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
+from pipeline.core.hashing import file_sha256
 from pipeline.core.paths import REFERENCE_DATA, ROOT
 from pipeline.core.timeutil import generation_stamp
 
@@ -66,6 +69,32 @@ def synthetic_hashes(*folders: Path) -> set[str]:
 
 def is_synthetic(sha256: str, path: Path) -> bool:
     return sha256 in synthetic_hashes(path.parent)
+
+
+ABSENT = "absent"
+
+
+def tree_sha256(folder: Path) -> str:
+    """One digest for a folder of files (e.g. the report templates): relative names and contents."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        h.update(file_sha256(path).encode() + b"\n")
+    return h.hexdigest()
+
+
+def input_hashes(paths: Mapping[str, Path | None]) -> dict[str, str]:
+    """SHA-256 of every file (or folder) that decides a figure, by role; ``absent`` when there is
+    none, so adding, changing or removing any of them changes the manifest."""
+    out = {}
+    for role, path in sorted(paths.items()):
+        if path is None or not Path(path).exists():
+            out[role] = ABSENT
+        elif Path(path).is_dir():
+            out[role] = tree_sha256(Path(path))
+        else:
+            out[role] = file_sha256(Path(path))
+    return out
 
 
 def build_manifest(**fields: object) -> dict[str, object]:

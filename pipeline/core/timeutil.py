@@ -32,3 +32,8 @@ def generation_time() -> datetime:
 def generation_stamp() -> str:
     """``generation_time()`` as ISO 8601 with a ``Z`` suffix, e.g. ``2023-11-14T22:13:20Z``."""
     return generation_time().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wall_clock_stamp() -> str:
+    """The real current UTC time (never ``SOURCE_DATE_EPOCH``): for locks and messages, not outputs."""
+    return datetime.now(tz=UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -23,10 +23,11 @@ from pipeline.core.embed import (
     SentenceTransformerEmbedder,
 )
 from pipeline.core.errors import InputError
-from pipeline.core.paths import CODING_FRAMES, DEFAULT_OUT
+from pipeline.core.paths import CODING_FRAMES, DEFAULT_OUT, check_month, output_dir
 from pipeline.core.reader.grid import read_grid
-from pipeline.core.safety.atomic import atomic_write_text
+from pipeline.core.safety.atomic import atomic_write_text, guarded
 from pipeline.core.safety.export import write_csv
+from pipeline.core.safety.redact import redact_columns
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import agreement as agr
 from pipeline.joq import decide, importer, review, sampling, scorers, store
@@ -93,10 +94,10 @@ class Session:
         return load_taxonomy(taxonomy_file(self.frames_dir, self.taxonomy_path))
 
     def frame(self, month: str) -> Frame:
-        return load_frame(month, self.frames_dir, self.taxonomy())
+        return load_frame(check_month(month), self.frames_dir, self.taxonomy())
 
     def month_dir(self, month: str) -> Path:
-        return self.out / f"joq_{month}"
+        return output_dir(self.out, f"joq_{check_month(month)}")
 
 
 def taxonomy_file(frames_dir: Path, explicit: Path | None = None) -> Path:
@@ -188,6 +189,7 @@ def run_import(
 ) -> importer.ImportResult:
     """Import with columns chosen by ``columns`` (role -> header), over a saved ``mapping``; the
     non-answer list is the default, the frame's ``nonanswers`` block and the options."""
+    check_month(month)
     frame_file = s.frames_dir / f"{month}.yaml"
     frame = s.frame(month) if frame_file.is_file() else None
     chosen = importer.load_mapping(mapping_file(s, mapping)) if mapping else {}
@@ -258,15 +260,19 @@ def run_discover(
             }
         ),
     )
-    out = s.month_dir(month)
-    atomic_write_text(out / "draft_frame.yaml", disc.draft_yaml(d))
-    write_csv(d.saturation, out / "saturation.csv")
-    write_csv(d.sample.with_columns(pl.lit(seed).alias("seed")), out / "sample.csv")
-    write_csv(d.groups, out / "groups.csv")
+    with guarded(s.month_dir(month)) as out:
+        atomic_write_text(out / "draft_frame.yaml", disc.draft_yaml(d))
+        write_csv(d.saturation, out / "saturation.csv")
+        write_csv(d.sample.with_columns(pl.lit(seed).alias("seed")), out / "sample.csv")
+        write_csv(d.groups, out / "groups.csv")
     return d
 
 
 # --- code ---------------------------------------------------------------------------------------
+
+
+# respondent words in other_review.csv: the answer and what was drafted from it
+OTHER_TEXT = ("text", "proposed_label", "proposed_definition", "group_terms")
 
 
 @dataclass
@@ -420,11 +426,12 @@ def run_code(
         ),
     )
     s.con.execute("COMMIT")
-    write_csv(other, s.month_dir(month) / "other_review.csv")
-    write_csv(
-        machine.select("response_id", "code_id", "theme", "score", "method", "run_id"),
-        s.month_dir(month) / "machine_codes.csv",
-    )
+    with guarded(s.month_dir(month)) as out:
+        write_csv(redact_columns(other, OTHER_TEXT), out / "other_review.csv")
+        write_csv(
+            machine.select("response_id", "code_id", "theme", "score", "method", "run_id"),
+            out / "machine_codes.csv",
+        )
     return CodeRun(
         run_id,
         machine,
@@ -595,7 +602,8 @@ def run_review_write(
         )
         ids = [r for df in answers.values() for r in df["response_id"].to_list()]
         state = review.make_state(s.con, month, coder, "review", frame, ids)
-    _write_sheet(s, path, state, answers, frame, responses)
+    with guarded(s.month_dir(month)):  # a month report swapping the folder cannot drop it
+        _write_sheet(s, path, state, answers, frame, responses)
     return path
 
 
@@ -874,7 +882,8 @@ def run_agreement(
         )
     table = agr.agreement_table(g, machine, ids, frame.code_ids(), resamples, seed)
     store.save_agreement(s.con, month, Path(gold).name, table, generation_stamp())
-    write_csv(table, s.month_dir(month) / "agreement.csv")
+    with guarded(s.month_dir(month)) as out:
+        write_csv(table, out / "agreement.csv")
     return table
 
 

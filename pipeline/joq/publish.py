@@ -7,6 +7,7 @@ only the report files and a failed render leaves the previous report intact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -19,9 +20,10 @@ from markupsafe import Markup
 
 from pipeline.core.errors import InputError
 from pipeline.core.hashing import file_sha256
-from pipeline.core.manifest import build_manifest
+from pipeline.core.manifest import build_manifest, input_hashes
 from pipeline.core.paths import TEMPLATES
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
+from pipeline.core.safety.disclosure import publication_table
 from pipeline.core.safety.export import write_csv
 from pipeline.core.safety.html import csp_meta, make_environment, style_blocks
 from pipeline.core.safety.markdown import (
@@ -34,7 +36,7 @@ from pipeline.core.safety.redact import Redactor
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import charts, exports, quotes, store, trends
 from pipeline.joq import report as rep
-from pipeline.joq.flow import Session, stored_agreement
+from pipeline.joq.flow import Session, stored_agreement, taxonomy_file
 
 REPORT_FILES = (
     "report.html",
@@ -85,9 +87,11 @@ def machine_codes(s: Session, month: str) -> pl.DataFrame:
 
 
 def month_context(
-    s: Session, month: str, names: Iterable[str] = ()
+    s: Session, month: str, names: Iterable[str] = (), profile: str = "analysis"
 ) -> tuple[dict, dict, pl.DataFrame]:
-    """Everything the month templates need, the tidy tables by id, and ``coded_answers``."""
+    """Everything the month templates need, the tidy tables by id, and ``coded_answers``. With
+    ``profile="publication"`` the tables are disclosure-controlled, so the same [c] cells reach
+    CSV, HTML and Markdown (breakdowns carry the publication profile in both profiles)."""
     frame, tax = s.frame(month), s.taxonomy()
     usable = store.responses(s.con, month, usable_only=True)
     if usable.height == 0:
@@ -120,10 +124,13 @@ def month_context(
     if has_sectors:
         tables["joq-codes-by-sector"] = rep.publishable(by_sector)
     tables["joq-taxonomy-themes"] = themes
+    if profile == "publication":  # multi-response tables: no row sums to a base
+        tables = {k: publication_table(v) for k, v in tables.items()}
     breakdowns = []
     for col in rep.breakdown_columns(usable):
         table_id = f"joq-codes-by-{col}"
-        tables[table_id] = rep.codes_by(usable, final, frame, col)
+        by_col = rep.codes_by(usable, final, frame, col)
+        tables[table_id] = publication_table(by_col) if profile == "publication" else by_col
         breakdowns.append(
             {"column": col, "table_id": table_id, **rep.breakdown_matrix(tables[table_id])}
         )
@@ -134,6 +141,7 @@ def month_context(
     labels = {c.id: c.label for c in frame.codes}
     ctx = {
         "month": month,
+        "profile": profile,
         "question": frame.question,
         "frame_version": frame.version,
         "frame_status": frame.status,
@@ -181,6 +189,13 @@ def month_context(
     return ctx, tables, answers
 
 
+def decisions_sha256(s: Session, month: str) -> str:
+    """Digest of the human decisions in force (the latest per answer), which decide final codes."""
+    latest = store.latest_decisions(s.con, month).sort("response_id")
+    latest = latest.with_columns(pl.col("codes").list.join(";"))
+    return hashlib.sha256(latest.write_csv().encode("utf-8")).hexdigest()
+
+
 def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ()) -> dict:
     """Provenance of the month report (requirement 18): the export's SHA-256, the frame version and
     file hash, the embedding model id and weights hash, the coding run, seeds and thresholds, plus
@@ -208,19 +223,35 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
             if "@sha256:" in model_id
             else "none (no weights: hashing embedder)",
         },
+        inputs={
+            **input_hashes(
+                {
+                    "taxonomy": taxonomy_file(s.frames_dir, s.taxonomy_path),
+                    "templates": TEMPLATES,
+                }
+            ),
+            "decisions": decisions_sha256(s, month),
+        },
         run_id=ctx["run_id"],
         seeds=ctx["seeds"],
         thresholds=ctx["thresholds"],
         redaction_names=len({n for n in names if n.strip()}),
+        profile=ctx["profile"],
     )
 
 
-def write_month_report(s: Session, month: str, names: Iterable[str] = ()) -> Path:
+def write_month_report(
+    s: Session, month: str, names: Iterable[str] = (), profile: str = "analysis"
+) -> Path:
     """report.html/.md, tables/*.csv, coded_answers.csv/.xlsx and manifest.json, swapped in
     together; other stages' files in the month folder are carried over untouched."""
+    if profile not in ("analysis", "publication"):
+        raise InputError(
+            f"unknown profile '{profile}'", fix="use --profile analysis or publication"
+        )
     store.require_current(s.con, month)  # a replaced export: refuse until `joq code` has run
     names = list(names)
-    ctx, tables, answers = month_context(s, month, names)
+    ctx, tables, answers = month_context(s, month, names, profile)
     manifest = month_manifest(s, month, ctx, names)
     html = render_html("joq_month.html.j2", ctx)
     md = markdown_environment().get_template("joq_month.md.j2").render(**ctx)

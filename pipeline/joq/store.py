@@ -69,20 +69,52 @@ SCHEMA = [
 ]
 
 
+def database_error(err: Exception, db: Path | str | None = None) -> InputError:
+    """A DuckDB failure as a message the user can act on: damaged file, held lock, or other."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    lowered = text.lower()
+    if "not a valid duckdb database" in lowered or "corrupt" in lowered or "checksum" in lowered:
+        return InputError(
+            "the database file is damaged or is not a DuckDB database",
+            file=db,
+            fix="restore it from a backup, or pass another --db (a new file starts empty and "
+            "months must be imported again)",
+        )
+    if "read-only" in lowered or "permission denied" in lowered or "no space" in lowered:
+        return InputError(
+            f"the database cannot be written here ({text[:120]})",
+            file=db,
+            fix="pass a --db in a folder you can write to, with free space",
+        )
+    if "lock" in lowered:
+        return InputError(
+            "another program has the database open",
+            file=db,
+            fix="close the other joinedup run or program using it, or pass another --db",
+        )
+    return InputError(
+        f"the database reported an error ({type(err).__name__}: {text[:160]})",
+        file=db,
+        fix="if the file was copied or edited by hand, restore it from a backup or pass another --db",
+    )
+
+
 def connect(db: Path | str) -> duckdb.DuckDBPyConnection:
-    """Open (creating) the database and its JOQ tables."""
+    """Open (creating) the database and its JOQ tables; any DuckDB failure is an InputError."""
     if str(db) != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
+    con = None
     try:
         con = duckdb.connect(str(db))
+        for stmt in SCHEMA:
+            con.execute(stmt)
+        # touch every table once, so a damaged file is found here, not half-way through a step
+        for table in ("joq_imports", "joq_responses", "joq_decisions", "joq_machine_codes"):
+            con.execute(f"SELECT count(*) FROM {table}").fetchall()
     except duckdb.Error as err:
-        raise InputError(
-            f"cannot open the database ({type(err).__name__})",
-            file=db,
-            fix="close other programs using it, or pass another --db",
-        ) from err
-    for stmt in SCHEMA:
-        con.execute(stmt)
+        if con is not None:
+            con.close()
+        raise database_error(err, db) from err
     return con
 
 

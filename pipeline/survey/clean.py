@@ -369,10 +369,15 @@ def funnel(
     return pl.DataFrame(steps, schema={"step": pl.String, "count": pl.Int64}, orient="row")
 
 
-def write_ledger_outputs(cleaned: Cleaned, out: Path) -> None:
-    """Edge I/O: ledger, funnel and the "Other" review list, formula-safe."""
-    from pipeline.core.safety.export import write_csv
+WORKING = "working"  # row-level files for the analyst, never for publication
 
-    write_csv(cleaned.ledger.select(LEDGER_COLUMNS), out / "ledger.csv")
+
+def write_ledger_outputs(cleaned: Cleaned, out: Path) -> None:
+    """Edge I/O, formula-safe: the funnel (aggregate, publishable) in ``out``; the ledger and the
+    "Other" review list (one row per respondent) in ``out/working/``, their text redacted."""
+    from pipeline.core.safety.export import write_csv
+    from pipeline.core.safety.redact import redact_columns
+
     write_csv(cleaned.funnel, out / "funnel.csv")
-    write_csv(cleaned.other_review, out / "other_review.csv")
+    write_csv(cleaned.ledger.select(LEDGER_COLUMNS), out / WORKING / "ledger.csv")
+    write_csv(redact_columns(cleaned.other_review, ["text"]), out / WORKING / "other_review.csv")

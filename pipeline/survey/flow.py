@@ -16,10 +16,11 @@ import numpy as np
 import polars as pl
 
 from pipeline.core.errors import SpecError, ValidationFailed
-from pipeline.core.manifest import build_manifest, is_synthetic
-from pipeline.core.paths import user_cache_dir
+from pipeline.core.manifest import build_manifest, input_hashes, is_synthetic
+from pipeline.core.paths import output_dir, user_cache_dir
 from pipeline.core.safety.atomic import atomic_write_text, staged_dir
-from pipeline.survey.clean import Cleaned, clean, load_recodes, write_ledger_outputs
+from pipeline.core.safety.pseudonym import key_fingerprint, load_key
+from pipeline.survey.clean import WORKING, Cleaned, clean, load_recodes, write_ledger_outputs
 from pipeline.survey.ingest import Ingested, read_export
 from pipeline.survey.published import Published, PublishedModel, load_published
 from pipeline.survey.questionnaire import Option, Questionnaire, load_questionnaire
@@ -42,6 +43,7 @@ class Prepared:
     cleaned: Cleaned
     data: SurveyData
     validation: list[ValidationReport]
+    key_fingerprint: str = ""
 
 
 def embedding_suggester(model: str | None = None, cache: Path | None = None):
@@ -104,6 +106,7 @@ def prepare(
     key: bytes | None = None,
 ) -> Prepared:
     spec = load_questionnaire(survey)
+    key = key if key is not None else load_key()
     ingested = read_export(export, spec, key=key, sheet=sheet)
     reports = [validate(ingested.frame, mapped_schema(spec), "mapped", spec, str(export))]
     rule = spec.model.cleaning.other_recode
@@ -117,7 +120,25 @@ def prepare(
         reports.append(
             validate(frame, loop_schema(spec, loop, []), f"loop {loop}", spec, str(export))
         )
-    return Prepared(spec, ingested, cleaned, data, reports)
+    return Prepared(spec, ingested, cleaned, data, reports, key_fingerprint(key))
+
+
+def decisive_inputs(spec: Questionnaire) -> dict[str, Path | None]:
+    """Every file besides the export that decides a published figure or quote, by role."""
+    from pipeline.core.paths import TEMPLATES
+    from pipeline.survey.report.quotes import EXCLUSIONS_FILE
+    from pipeline.survey.tables.postcodes import LOOKUP_PATH
+
+    rule = spec.model.cleaning.other_recode
+    return {
+        "questionnaire": spec.path,
+        "recodes": spec.directory / rule.table if rule else None,
+        "tables": spec.directory / "tables.yaml",
+        "published": spec.directory / "published.yaml",
+        "quote_exclusions": spec.directory / EXCLUSIONS_FILE,
+        "postcode_areas": LOOKUP_PATH,
+        "templates": TEMPLATES,
+    }
 
 
 def refuse_draft(spec: Questionnaire, allow_draft: bool) -> None:
@@ -168,6 +189,8 @@ def manifest_for(p: Prepared, profile: str) -> dict[str, object]:
             "notes": ing.notes,
         },
         synthetic=is_synthetic(ing.sha256, ing.path),
+        inputs=input_hashes(decisive_inputs(p.spec)),
+        key_fingerprint=p.key_fingerprint,
         profile=profile,
         seeds={},
         model={"other_suggestions": "all-MiniLM-L6-v2 (bundled)"},
@@ -213,7 +236,7 @@ def run_survey(
     if on_prepared is not None:
         on_prepared(p)
     manifest = manifest_for(p, profile)
-    final = Path(out_root) / p.spec.survey
+    final = output_dir(Path(out_root), p.spec.survey)
     final.parent.mkdir(parents=True, exist_ok=True)
     with staged_dir(final) as out:
         write_core(out, p, manifest)
@@ -243,7 +266,7 @@ def _tables_and_report(
     quotes = select_quotes(
         p.data,
         names=p.ingested.names,
-        exclusions=load_exclusions(p.spec),
+        exclusions=load_exclusions(p.spec, key_fingerprint=p.key_fingerprint or None),
         seed=DEFAULT_SEED,
         questions=quote_questions(p.spec),
     )
@@ -252,7 +275,7 @@ def _tables_and_report(
 
     write_csv(
         open_text_answers(p.data.responses, p.spec, names=p.ingested.names),
-        out / "open_text.csv",
+        out / WORKING / "open_text.csv",  # row level: for the coder, not for publication
     )
     seeds = manifest.get("seeds")
     manifest["seeds"] = {**(seeds if isinstance(seeds, dict) else {}), "quotes": DEFAULT_SEED}

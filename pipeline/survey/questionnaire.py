@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.core import config
+from pipeline.core.paths import SURVEY_NAME
 
 QuestionType = Literal["single", "multi", "likert", "text", "postcode", "number", "date"]
 CHOICE_TYPES = ("single", "multi", "likert")
@@ -161,7 +162,7 @@ class Fieldwork(_Model):
 
 
 class QuestionnaireModel(_Model):
-    survey: str
+    survey: str = Field(pattern=SURVEY_NAME.pattern, description="Names the output folder")
     title: str
     version: str
     source: str

@@ -87,6 +87,16 @@ def _warn_if_shared(path: Path) -> None:
         log.warning("pseudonym key file %s is readable by others; run chmod 600 on it", path)
 
 
+FINGERPRINT_LABEL = b"joinedup pseudonym key fingerprint v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Which key made a set of pseudonyms, without revealing it: ``kf_`` + 16 hex characters of
+    HMAC-SHA256(key, a fixed label). Recorded in manifests and in quote exclusions, so work done
+    under one key is never silently applied under another."""
+    return "kf_" + hmac.digest(key, FINGERPRINT_LABEL, "sha256").hex()[:16]
+
+
 def _digest(key: bytes, value: str) -> str:
     return PREFIX + hmac.digest(key, value.encode("utf-8"), "sha256").hex()[:HEX_CHARS]
 

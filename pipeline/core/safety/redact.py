@@ -32,9 +32,21 @@ positives we accept); a bare lower-case "se15" without a place word is missed.
 ``@`` preceded by a word character is an email (or "meet@5pm"), not a handle.
 
 **Names.** A deny-list (the export's own first/last name columns plus any configured list),
-matched case-insensitively as whole words, longest first; entries shorter than 2 characters are
-ignored. Names that are also everyday words ("Young", "Will", "May", "Hope", ...) only match when
-written with a capital letter, so "young people" survives a respondent called Young.
+matched as whole words, longest first, so a full name ("Sam Young") is found before its parts;
+entries shorter than 2 characters are ignored. Names that are also everyday words ("Young",
+"Will", "May", "Hope", ...) only match in a proper-noun position: written with a capital letter
+and not the first word of a sentence, so "Young people feel watched" and "young people" survive a
+respondent called Young while "we met Young" and "Sam Young" do not. Other names match in any
+case ("jordan" is still Jordan). A name typed after "my name is" / "I'm called" / "call me" is
+redacted whether or not it is on the list, and so is a surname after a title ("Mrs Patel",
+"PC Davies", "Cllr Ahmed"). Names of other people (not on the list, no title) are not
+found: no offline named-entity recogniser was good enough to ship (docs/reliability.md).
+
+**Identifiers.** National Insurance numbers (``QQ123456C``, ``QQ 12 34 56 C``, the two-letter
+prefixes HMRC issues) become ``[ni_number]``; a date after "DOB", "date of birth", "born (on|in)"
+or "birthday" becomes ``[dob]``; e-mail addresses spelled out to dodge filters ("jo dot bloggs
+at gmail dot com", "jo (at) gmail (dot) com") are ``[email]``; protocol-relative links
+(``//host/p.png``), any ``scheme://`` link and bare IPv4 addresses are ``[url]``.
 """
 
 from __future__ import annotations
@@ -44,9 +56,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
+import polars as pl
 from phonenumbers import Leniency
 
-KINDS = ("email", "url", "phone", "postcode", "handle", "name")
+KINDS = ("email", "url", "phone", "postcode", "handle", "ni_number", "dob", "name")
 _PLACEHOLDER = re.compile(r"\[(?:" + "|".join(KINDS) + r")\]")
 _MAX_PASSES = 10
 
@@ -68,7 +81,9 @@ _TLDS = (
     "cymru|london|online|site|xyz|ai|gg|fm|page|link|us|ca|au|de|fr|blog|shop|club|live|social"
 )
 _URL = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"]+"
+    r"(?:\b[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"]+"
+    r"|(?<![\w:/])//[\w-]+(?:(?:\.[\w-]+)+(?::\d+)?(?:/[^\s<>\"]*)?|(?::\d+)?/[^\s<>\"]*)"
+    r"|(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/[^\s<>\"]*)?(?![\w.])"
     r"|(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:"
     + _TLDS
     + r")(?![\w-])(?:/[^\s<>\"]*)?",
@@ -87,8 +102,40 @@ def _trim_url(text: str, start: int, end: int) -> int:
     return end
 
 
+_DOT = r"(?:\s*\.\s*|\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+)"
+_AT = r"(?:\s*@\s*|\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)"
+_SPELLED_EMAIL = re.compile(
+    r"(?<![\w.])[\w+'-]+(?:" + _DOT + r"[\w+'-]+)*" + _AT
+    + r"[\w-]+(?:" + _DOT + r"[\w-]+)*" + _DOT + r"(?:" + _TLDS + r")(?![\w-])",
+    re.IGNORECASE,
+)  # fmt: skip
+_NI_NUMBER = re.compile(
+    r"(?<![\w])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-Z]{2}"
+    r"[ -]?\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?[A-D](?![\w])",
+    re.IGNORECASE,
+)
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = (
+    r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}"
+    r"|\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+" + _MONTHS + r"(?:,?\s+\d{4})?"
+    r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?"
+    r"|(?<=in )(?:" + _MONTHS + r"\s+)?\d{4})"
+)
+_DOB = re.compile(
+    r"(?:\bd\.?o\.?b\b\.?|\bdate of birth\b|\bborn(?:\s+on|\s+in)?\b|\bbirthday(?:\s+is)?\b)"
+    r"[\s:,-]*(?:is\s+)?(?:on\s+|in\s+)?(" + _DATE + r")(?![\w/])",
+    re.IGNORECASE,
+)
+
+
 def _regex_spans(text: str) -> list[Span]:
     spans = [Span(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)]
+    spans += [Span(m.start(), m.end(), "email") for m in _SPELLED_EMAIL.finditer(text)]
+    spans += [Span(m.start(), m.end(), "ni_number") for m in _NI_NUMBER.finditer(text)]
+    spans += [Span(m.start(1), m.end(1), "dob") for m in _DOB.finditer(text)]
     for m in _URL.finditer(text):
         end = _trim_url(text, m.start(), m.end())
         if end - m.start() > 4:
@@ -180,12 +227,38 @@ def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
 
 
+_SENTENCE_START = re.compile(r"(?:^|[.!?\u2026:;\n][\"')\]\u201d\u2019]*\s+)[\"'(\[\u201c\u2018]*$")
+_STATED_NAME = re.compile(
+    r"\b(?:my name is|my name's|i am called|i'm called|im called|call me|my names)\s+"
+    r"((?!(?:not|a|an|the|on|in|at|and|or|but|so|just|very|not|private|confidential)\b)"
+    r"[^\W\d_][\w'-]*(?-i:(?:\s+[A-Z][\w'-]+){0,2}))",
+    re.IGNORECASE,
+)
+
+
+_TITLED_NAME = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|PC|PCSO|DC|DS|DI|Sgt|Cllr|Rev|Revd|Father|Sister|Nurse)\.?"
+    r"\s+((?:[A-Z]\.?\s+)?[A-Z][\w'-]+(?:-[A-Z][\w'-]+)?)"
+)
+
+
+def _proper_noun_position(text: str, start: int, word: str) -> bool:
+    """Capitalised (not shouted) and not the first word of a sentence."""
+    if not word[0].isupper() or (len(word) > 1 and word.isupper()):
+        return False
+    return not _SENTENCE_START.search(text[max(0, start - 6) : start])
+
+
 def _name_spans(text: str, pattern: re.Pattern[str] | None) -> list[Span]:
+    spans = [Span(m.start(1), m.end(1), "name") for m in _STATED_NAME.finditer(text)]
+    spans += [Span(m.start(1), m.end(1), "name") for m in _TITLED_NAME.finditer(text)]
     if pattern is None:
-        return []
-    spans = []
+        return spans
     for m in pattern.finditer(text):
-        if m.group().casefold() in EVERYDAY_WORD_NAMES and not m.group()[0].isupper():
+        word = m.group()
+        if word.casefold() in EVERYDAY_WORD_NAMES and not _proper_noun_position(
+            text, m.start(), word
+        ):
             continue
         spans.append(Span(m.start(), m.end(), "name"))
     return spans
@@ -245,3 +318,18 @@ def _replace(text: str, spans: list[Span]) -> str:
         cursor = span.end
     parts.append(text[cursor:])
     return "".join(parts)
+
+
+def redact_columns(
+    df: pl.DataFrame, columns: Iterable[str], redactor: Redactor | None = None
+) -> pl.DataFrame:
+    """``df`` with respondent text in ``columns`` redacted: the one call every working file
+    (survey ``other_review.csv``, JOQ ``review.xlsx`` / ``other_review.csv``) makes at write time.
+
+    Each distinct value is redacted once; nulls stay null; other columns are untouched.
+    """
+    r = redactor or Redactor()
+    present = [c for c in columns if c in df.columns]
+    return df.with_columns(
+        pl.col(c).map_elements(r.redact, return_dtype=pl.String, skip_nulls=True) for c in present
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
-from pipeline.core.safety.disclosure import apply_profile, round_half_up
+from pipeline.core.safety.disclosure import SUPPRESSED, apply_profile, protect_across, round_half_up
 from pipeline.survey.questionnaire import Questionnaire
 from pipeline.survey.report import charts
 from pipeline.survey.tables.definitions import BASE_WORDS, TableSpec, TablesSpec
@@ -53,13 +53,39 @@ def displayed(
     )
 
 
-def base_sentence(t: TableSpec, group: str | None, group_label: str, base: int) -> str:
+def displayed_all(
+    tables: Mapping[str, pl.DataFrame], tables_spec: TablesSpec, profile: str
+) -> dict[str, pl.DataFrame]:
+    """Every table's display columns, computed together: in ``publication`` a cell hidden in one
+    table is not left recoverable from another (``protect_across``)."""
+    thresholds = tables_spec.defaults.model_dump()
+    shown = {t.id: displayed(tables[t.id], t, profile, thresholds) for t in tables_spec}
+    if profile != "publication":
+        return shown
+    return protect_across(
+        shown,
+        exclusive={t.id: t.exclusive for t in tables_spec},
+        partitions={t.id: partition_groups(t, tables[t.id]) for t in tables_spec},
+    )
+
+
+def partition_groups(t: TableSpec, tidy: pl.DataFrame) -> list[str]:
+    """Groups that split one population (``group_by`` a background variable): loop items overlap
+    (one respondent, several sectors) and extra groups are other populations, so neither counts."""
+    if not t.group_by or t.by_item:
+        return []
+    extra = {eg.group for eg in t.extra_groups}
+    return sorted({g for g in tidy["group"].to_list() if g is not None and g not in extra})
+
+
+def base_sentence(t: TableSpec, group: str | None, group_label: str, base: int | str) -> str:
     """'Base: youth-sector respondents who interacted with education (n=230)'."""
     text = t.base_text
     for eg in t.extra_groups:
         if eg.group == group:
             text = eg.base_text
-    return f"Base: {fill_placeholder(text, group_label)} (n={base:,})"
+    filled = fill_placeholder(text, group_label)
+    return f"Base: {filled} (n={base:,})" if isinstance(base, int) else f"Base: {filled} (n={base})"
 
 
 def section(
@@ -68,9 +94,11 @@ def section(
     spec: Questionnaire,
     profile: str,
     thresholds: Mapping[str, int],
+    shown: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """One table or figure: its chart, display rows, base sentences, source and notes."""
-    shown = displayed(tidy, t, profile, thresholds)
+    """One table or figure: its chart, display rows, base sentences, source and notes
+    (``shown``: the display columns from ``displayed_all``, computed here when not given)."""
+    shown = displayed(tidy, t, profile, thresholds) if shown is None else shown
     labels = dict(group_levels(t, spec))
     if t.group_label and t.group:
         labels[t.group] = t.group_label
@@ -81,7 +109,7 @@ def section(
                 "group": labels.get(r["group"], r["group"] or ""),
                 "label": r["row_label"],
                 "n": r["n_display"],
-                "base": r["base"],
+                "base": r["base_display"],
                 "pct": r["pct_display"],
                 "ci": _ci(r) if r["pct_display"] not in ("", "[c]") else "",
                 "ratio": ""
@@ -95,7 +123,8 @@ def section(
     if not per_row_base:
         firsts = shown.unique(subset=["group"], keep="first", maintain_order=True)
         for r in firsts.iter_rows(named=True):
-            bases.append(base_sentence(t, r["group"], labels.get(r["group"], ""), r["base"]))
+            base = SUPPRESSED if r["base_display"] == SUPPRESSED else r["base"]
+            bases.append(base_sentence(t, r["group"], labels.get(r["group"], ""), base))
     else:
         bases.append(f"Base: {fill_placeholder(t.base_text)} (n shown per row)")
     q = spec.question(t.question)
@@ -195,12 +224,15 @@ def _pct_text(r: Mapping[str, Any]) -> str:
 
 def _ratio_bar(r: Mapping[str, Any]) -> charts.Bar:
     ok = r["ratio"] is not None and r["pct_display"] != "[c]"
-    text = f"{r['ratio']:.2f} (n={r['base']})" if ok else f"n/a (n={r['base']})"
+    text = f"{r['ratio']:.2f} (n={r['base_display']})" if ok else f"n/a (n={r['base_display']})"
     return charts.Bar(r["row_label"], r["ratio"] if ok else None, text)
 
 
 def key_findings(
-    tables: Mapping[str, pl.DataFrame], tables_spec: TablesSpec, profile: str
+    tables: Mapping[str, pl.DataFrame],
+    tables_spec: TablesSpec,
+    profile: str,
+    shown: Mapping[str, pl.DataFrame] | None = None,
 ) -> list[str]:
     """The most selected answer of each ungrouped published chart (of every ungrouped chart when
     the survey has no published figures), with its percentage and base."""
@@ -213,14 +245,15 @@ def key_findings(
             continue
         if t.chart == "none" or t.group_by or t.statistic == "ratio":
             continue
-        shown = displayed(tables[t.id], t, profile, defaults).filter(
+        table = shown[t.id] if shown is not None else displayed(tables[t.id], t, profile, defaults)
+        table = table.filter(
             ~pl.col("pct_display").is_in(["", "[c]"]) & pl.col("pct").is_not_null()
         )
         if t.extra_groups:
-            shown = shown.filter(pl.col("group").is_null())
-        if shown.height == 0:
+            table = table.filter(pl.col("group").is_null())
+        if table.height == 0:
             continue
-        top = shown.sort("pct", descending=True, maintain_order=True).row(0, named=True)
+        top = table.sort("pct", descending=True, maintain_order=True).row(0, named=True)
         out.append(finding_sentence(t, top))
         if len(out) >= MAX_FINDINGS:
             break

@@ -70,6 +70,11 @@ class Exclusion(_Model):
 
 class ExclusionsModel(_Model):
     survey: str
+    key_fingerprint: str | None = Field(
+        None,
+        pattern=r"^kf_[0-9a-f]{16}$",
+        description="manifest.json's key_fingerprint of the run the pseudonyms were read from",
+    )
     excluded: tuple[Exclusion, ...] = ()
 
     def excludes(self, respondent: str, question: str) -> bool:
@@ -78,8 +83,15 @@ class ExclusionsModel(_Model):
         )
 
 
-def load_exclusions(spec: Questionnaire, path: Path | None = None) -> ExclusionsModel:
-    """The reviewer's exclusion list; none when the file does not exist. Bad entries: SpecError."""
+def load_exclusions(
+    spec: Questionnaire, path: Path | None = None, key_fingerprint: str | None = None
+) -> ExclusionsModel:
+    """The reviewer's exclusion list; none when the file does not exist. Bad entries: SpecError.
+
+    Pseudonyms depend on the key: under another key every excluded respondent would silently
+    reappear in the quotes. With ``key_fingerprint`` (the current key's), a non-empty list must
+    record the same fingerprint or it is refused.
+    """
     path = path or spec.directory / EXCLUSIONS_FILE
     if not path.exists():
         return ExclusionsModel(survey=spec.survey)
@@ -94,7 +106,30 @@ def load_exclusions(spec: Questionnaire, path: Path | None = None) -> Exclusions
                 column=f"excluded.{i}.question",
             )  # fmt: skip
     problems.raise_if_any(SpecError, "quote exclusions do not match the survey", file=path)
+    if key_fingerprint is not None and model.excluded:
+        _check_fingerprint(model, path, key_fingerprint)
     return model
+
+
+def _check_fingerprint(model: ExclusionsModel, path: Path, current: str) -> None:
+    if model.key_fingerprint is None:
+        raise SpecError(
+            "quote exclusions do not say which pseudonym key their pseudonyms came from",
+            file=path,
+            column="key_fingerprint",
+            fix=f"if they were copied from a run made with the current key, add "
+            f"`key_fingerprint: {current}` (the key_fingerprint in that run's manifest.json)",
+        )
+    if model.key_fingerprint != current:
+        raise SpecError(
+            f"quote exclusions were made with another pseudonym key ({model.key_fingerprint}, "
+            f"now {current}): the excluded respondents would reappear in the quotes",
+            file=path,
+            column="key_fingerprint",
+            fix="run with the key they were made with (JOINEDUP_PSEUDONYM_KEY or .joinedup_key), "
+            f"or review the quotes again and record the new pseudonyms with key_fingerprint: "
+            f"{current}",
+        )
 
 
 @dataclass(frozen=True)

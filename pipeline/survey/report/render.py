@@ -40,9 +40,10 @@ PROFILE_NOTES = {
         "percentages on low bases. Not for publication without disclosure review."
     ),
     "publication": (
-        "Publication profile: counts of 1-9 and their percentages are shown as [c] (with a "
-        "complementary cell where rows add up to the base); percentages on bases under 10 are [c]; "
-        "[low] marks bases under 30."
+        "Publication profile: counts of 1-9 and their percentages are shown as [c], and so are "
+        "bases of 1-9; a complementary cell is also [c] wherever a hidden value could otherwise "
+        "be recovered by subtraction, within a table or from a related table (a total and its "
+        "breakdown); percentages on bases under 10 are [c]; [low] marks bases under 30."
     ),
 }
 md_cell = md_escape  # a Markdown table cell: the Markdown environment's own escaping
@@ -57,7 +58,7 @@ def publication_frame(shown: pl.DataFrame) -> pl.DataFrame:
         "row",
         "row_label",
         pl.col("n_display").alias("n"),
-        "base",
+        pl.col("base_display").alias("base"),
         pl.col("pct_display").alias("pct"),
         "ci_low",
         "ci_high",
@@ -96,14 +97,15 @@ def write_survey_report(
     thresholds = tables_spec.defaults.model_dump()
     written: list[Path] = []
     sections = []
+    tidy_of = {t.id: tables[t.id].select(TIDY_COLUMNS) for t in tables_spec}
+    shown_of = ctx.displayed_all(tidy_of, tables_spec, profile)
     for t in tables_spec:
-        tidy = tables[t.id].select(TIDY_COLUMNS)
-        shown = ctx.displayed(tidy, t, profile, thresholds)
+        tidy, shown = tidy_of[t.id], shown_of[t.id]
         frame = tidy if profile == "analysis" else publication_frame(shown)
         path = out_dir / "tables" / f"{t.id}.csv"
         write_csv(frame, path)
         written.append(path)
-        sec = ctx.section(t, tidy, spec, profile, thresholds)
+        sec = ctx.section(t, tidy, spec, profile, thresholds, shown)
         sec["notes"] += ctx.data_notes(t, data)
         sections.append(sec)
     write_publication_xlsx(
@@ -127,7 +129,7 @@ def write_survey_report(
         "profile": profile,
         "profile_note": PROFILE_NOTES[profile],
         "generated_at": str(manifest.get("generated_at") or generation_stamp()),
-        "key_findings": ctx.key_findings(tables, tables_spec, profile),
+        "key_findings": ctx.key_findings(tables, tables_spec, profile, shown_of),
         "funnel": ctx.funnel_context(funnel, spec.model.cleaning.partial_after_block),
         "sections": sections,
         "check": ctx.check_context(check) if check is not None else None,
