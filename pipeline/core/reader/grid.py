@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import mmap
 import re
 import zipfile
 from collections.abc import Iterator
@@ -44,9 +46,11 @@ class Grid:
     numbers: list[int] | None = None  # original 1-based row number of each kept row
     table: pl.DataFrame | None = None  # fast path: every record (no blank rows, all full width)
     first_row: int = 1  # spreadsheet row of ``table``'s first record (a chunk of a large file)
-    body: bytes | None = field(default=None, repr=False)  # large file: parsed chunk by chunk
+    body: memoryview | None = field(default=None, repr=False)  # large file: parsed chunk by chunk
     parts: tuple[tuple[int, int, int], ...] = ()  # (byte start, byte end, first record) per chunk
     records: int = 0  # large file: number of records
+    sha256: str | None = None  # of the file's bytes, when the byte scan computed it on the way
+    mapped: int | None = None  # ``body`` is a memory map from this file offset (after any BOM)
 
     def number(self, index: int) -> int:
         """Spreadsheet row number of ``rows[index]``."""
@@ -71,6 +75,8 @@ class Grid:
             table = _parse_part(self.body[lo:hi], self.path)  # type: ignore[index]
             if table.height != end - first:  # polars disagrees with the byte scan: csv module
                 table = _csv_part(self.body[lo:hi])  # type: ignore[index]
+            if self.mapped is not None:  # a memory-mapped file: this part is parsed, drop it
+                _release(self.body.obj, self.mapped + lo, self.mapped + hi)  # type: ignore[union-attr]
             check_cells(table, self.path, first + 1)
             skip = min(max(start - first, 0), table.height)  # header records in this part
             yield Grid(self.path, [], self.encoding, table=table, first_row=first + 1), skip
@@ -174,17 +180,12 @@ def _mixed(raw: bytes, path: Path, offset: int) -> InputError:
 
 def read_grid(path: Path, sheet: str | None = None) -> Grid:
     """Read a CSV or XLSX export as strings, checking it is non-empty and rectangular."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=path, fix="check the path") from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not an export file", file=path) from None
+    raw = _open(path)
     # a regex stops at the first non-blank byte; bytes.strip() would copy the whole file
-    if not _CONTENT.search(raw[len(BOM) :] if raw.startswith(BOM) else raw):
+    if not _CONTENT.search(raw, len(BOM) if raw[:3] == BOM else 0):
         raise InputError("the file is empty", file=path, fix="export the survey responses again")
-    if raw.startswith(XLSX_MAGIC):
-        grid = _read_xlsx(raw, path, sheet)
+    if raw[:4] == XLSX_MAGIC:
+        grid = _read_xlsx(bytes(raw), path, sheet)
     else:
         if b"\x00" in raw[:4096]:
             raise InputError(
@@ -195,10 +196,41 @@ def read_grid(path: Path, sheet: str | None = None) -> Grid:
         grid = fast_grid(raw, path)
         if grid is not None:
             return grid  # already checked: rectangular, no blank rows, at least two columns
+        raw = bytes(raw)  # not plain CSV: the csv module reads it whole, with exact messages
         text, encoding = decode(raw, path)
         grid = _read_csv(text, path, encoding)
     _check_shape(grid)
     return grid
+
+
+def _open(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes; above ``CHUNK_BYTES`` a read-only memory map, so that the scan and the
+    parser read it block by block straight from the file and its pages are released behind them
+    (``_release``): the whole file is never resident at once."""
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise IsADirectoryError
+        if size <= CHUNK_BYTES:
+            return path.read_bytes()
+        with path.open("rb") as f:
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise InputError("file not found", file=path, fix="check the path") from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not an export file", file=path) from None
+
+
+_PAGE = mmap.PAGESIZE
+
+
+def _release(raw: object, start: int, end: int) -> None:
+    """Drop the pages of ``raw[start:end]`` from memory (a memory map only; bytes are kept)."""
+    if isinstance(raw, mmap.mmap):
+        lo = -(-start // _PAGE) * _PAGE
+        hi = end // _PAGE * _PAGE if end < len(raw) else len(raw)
+        if hi > lo:
+            raw.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
 
 def _read_csv(text: str, path: Path, encoding: str) -> Grid:
@@ -221,20 +253,22 @@ def fast_grid(raw: bytes, path: Path) -> Grid | None:
     field, every record has the header's number of fields, no record is blank, no lone CR, no NUL.
     Then polars' records are the csv module's, cell for cell (an empty cell is "" either way).
     """
-    body, encoding = choose_encoding(raw, path)
-    if encoding == "cp1252":
+    bom = raw[:3] == BOM
+    offset = len(BOM) if bom else 0
+    body, encoding = memoryview(raw)[offset:], "utf-8-sig" if bom else "utf-8"
+    scan = _plain_records(body, min(1 << 24, CHUNK_BYTES), raw, offset)
+    if scan is not None and scan.bad_utf8 is not None:  # Windows-1252, or refused as mixed
+        cp, encoding = choose_encoding(bytes(raw), path)
         try:
-            body = body.decode("cp1252").encode("utf-8")
+            body = memoryview(cp.decode("cp1252").encode("utf-8"))
         except UnicodeDecodeError:
             return None  # the csv-module path names the undecodable byte
-    if b"\x00" in body or body.count(b"\r") != body.count(b"\r\n"):
+        scan = _plain_records(body, min(1 << 24, CHUNK_BYTES))
+    if scan is None or not scan.records:
         return None
-    scan = _plain_records(body, min(1 << 24, CHUNK_BYTES))
-    if scan is None:
-        return None
-    n, marks = scan
+    n, marks = scan.records, scan.marks
     if len(body) > CHUNK_BYTES:
-        return _chunked_grid(body, path, encoding, n, marks)
+        return _chunked_grid(body, path, encoding, n, marks, raw, scan.sha256)
     try:
         table = pl.read_csv(
             io.BytesIO(body), has_header=False, infer_schema=False, truncate_ragged_lines=False
@@ -245,14 +279,20 @@ def fast_grid(raw: bytes, path: Path) -> Grid | None:
         return None
     check_cells(table, path, 1)
     head = [["" if v is None else v for v in row] for row in table.head(3).iter_rows()]
-    return Grid(path, head, encoding, table=table)
+    return Grid(path, head, encoding, table=table, sha256=scan.sha256)
 
 
 CHUNK_BYTES = 1 << 27  # files above 128 MB are parsed in chunks of about this size
 
 
 def _chunked_grid(
-    body: bytes, path: Path, encoding: str, n: int, marks: list[tuple[int, int]]
+    body: memoryview,
+    path: Path,
+    encoding: str,
+    n: int,
+    marks: list[tuple[int, int]],
+    raw: object,
+    sha256: str | None,
 ) -> Grid | None:
     """A large, already checked file: record boundaries from the byte scan cut it into parts of
     about ``CHUNK_BYTES``; only the first few records are parsed now (the header candidates)."""
@@ -269,7 +309,10 @@ def _chunked_grid(
         return None
     _check_width(head_table.width, path)
     head = [["" if v is None else v for v in row] for row in head_table.iter_rows()]
-    return Grid(path, head, encoding, body=body, parts=tuple(parts), records=n)
+    base = len(raw) - len(body) if body.obj is raw and isinstance(raw, mmap.mmap) else None  # type: ignore[arg-type]
+    return Grid(
+        path, head, encoding, body=body, parts=tuple(parts), records=n, sha256=sha256, mapped=base
+    )
 
 
 def _check_width(width: int, path: Path) -> None:
@@ -307,7 +350,7 @@ def check_cells(table: pl.DataFrame, path: Path, first_row: int) -> None:
                 raise _too_long(path, first_row + i, j + 1, int(chars[i]))
 
 
-def _parse_part(chunk: bytes, path: Path, n_rows: int | None = None) -> pl.DataFrame:
+def _parse_part(chunk: bytes | memoryview, path: Path, n_rows: int | None = None) -> pl.DataFrame:
     """One chunk of a checked file as String columns. The byte scan already proved every record
     has the same number of fields and quoting is well formed, so polars and the csv module agree;
     should polars still refuse, the csv module parses the chunk."""
@@ -323,8 +366,8 @@ def _parse_part(chunk: bytes, path: Path, n_rows: int | None = None) -> pl.DataF
         return _csv_part(chunk, n_rows)
 
 
-def _csv_part(chunk: bytes, n_rows: int | None = None) -> pl.DataFrame:
-    records = list(csv.reader(io.StringIO(chunk.decode("utf-8"), newline="")))[:n_rows]
+def _csv_part(chunk: bytes | memoryview, n_rows: int | None = None) -> pl.DataFrame:
+    records = list(csv.reader(io.StringIO(str(chunk, "utf-8"), newline="")))[:n_rows]
     return pl.DataFrame(
         {f"column_{j + 1}": [r[j] for r in records] for j in range(len(records[0]))}
     )
@@ -334,22 +377,54 @@ _OPEN_AFTER = np.array([ord(","), ord("\n"), ord('"')], dtype=np.uint8)
 _CLOSE_BEFORE = np.array([ord(","), ord("\r"), ord("\n"), ord('"')], dtype=np.uint8)
 
 
-def _plain_records(body: bytes, chunk: int = 1 << 24) -> tuple[int, list[tuple[int, int]]] | None:
-    """Number of records, and (byte offset after a record end, records before it) at the last
-    record end of every ``chunk`` bytes (where a large file may be cut), when every record has the first record's field count, no record is
-    blank (only commas, quotes, whitespace or non-ASCII bytes) and quoting is RFC 4180 (a quote
-    opens a field or closes one); else None.
+@dataclass
+class Scan:
+    """What one pass over a CSV's bytes proved. ``records`` is 0 when the file is not plain."""
+
+    records: int = 0
+    marks: list[tuple[int, int]] = field(default_factory=list)
+    bad_utf8: int | None = None  # offset in the body of the first byte that is not UTF-8
+    sha256: str | None = None  # of the whole file, BOM included, when the scan saw all of it
+
+
+def _plain_records(
+    body: memoryview, chunk: int = 1 << 24, raw: object = None, offset: int = 0
+) -> Scan | None:
+    """One pass over the bytes, ``chunk`` at a time, checking everything the fast path relies on:
+    valid UTF-8, no NUL, no lone CR, RFC 4180 quoting (a quote opens a field or closes one), every
+    record with the first record's field count, no blank record (only commas, quotes, whitespace
+    or non-ASCII bytes). On the way it hashes the file (``raw``, whose first ``offset`` bytes are a
+    BOM) and releases a memory-mapped file's pages behind it. Returns the number of records and,
+    at the last record end of every chunk, (byte offset after it, records before it), where a
+    large file may be cut; a Scan with ``bad_utf8`` set when a byte is not UTF-8; else None.
 
     Vectorised over the bytes in chunks: quote parity by XOR-accumulate, then commas and newlines
     outside quotes delimit fields and records.
     """
     size = len(body)
     whole = np.frombuffer(body, dtype=np.uint8)
+    digest = hashlib.sha256(bytes(raw[:offset])) if raw is not None else None  # type: ignore[index]
+    utf8 = codecs.getincrementaldecoder("utf-8")()
     parity, width, records = 0, None, 0
     commas, significant = 0, False  # of the record in progress, carried across chunks
     marks: list[tuple[int, int]] = []
     for start in range(0, size, chunk):
         a = whole[start : start + chunk]
+        if digest is not None:
+            digest.update(a)
+        pending = len(utf8.getstate()[0])
+        if pending or (a >= 0x80).any():  # pure ASCII needs no decoding
+            try:
+                utf8.decode(a.data)
+            except UnicodeDecodeError as err:
+                return Scan(bad_utf8=max(start - pending + err.start, 0))
+        cr = np.flatnonzero(a == ord("\r")) + start
+        if (
+            (a == 0).any()
+            or (cr + 1 >= size).any()
+            or (whole[np.minimum(cr + 1, size - 1)] != 10).any()
+        ):
+            return None  # NUL or a lone CR: the csv module decides
         q = a == ord('"')
         par = np.bitwise_xor.accumulate(q.view(np.uint8)) ^ np.uint8(parity)
         at = np.flatnonzero(q) + start  # quote positions in the whole body
@@ -381,14 +456,20 @@ def _plain_records(body: bytes, chunk: int = 1 << 24) -> tuple[int, list[tuple[i
             commas += int(comma_at.size)
             significant = significant or bool(sig.any())
         parity = int(par[-1])
+        _release(raw, offset + start, offset + start + len(a))
+    try:
+        utf8.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return Scan(bad_utf8=size - len(utf8.getstate()[0]))
     if parity:
         return None  # an unclosed quote
-    if body and body[-1] != ord("\n"):  # a last record without a final newline
+    if size and whole[-1] != ord("\n"):  # a last record without a final newline
         width = commas if width is None else width
         if commas != width or not significant:
             return None
         records += 1
-    return (records, marks) if records else None
+    sha = digest.hexdigest() if digest is not None else None
+    return Scan(records, marks, None, sha) if records else None
 
 
 def _read_xlsx(raw: bytes, path: Path, sheet: str | None) -> Grid:
