@@ -78,7 +78,7 @@ def test_a_csv_cell_longer_than_a_spreadsheet_cell_is_refused_with_row_and_colum
 
 
 def test_a_long_cell_in_a_large_chunked_file_is_refused_too(tmp_path, monkeypatch):
-    monkeypatch.setattr(grid, "CHUNK_BYTES", 600)
+    monkeypatch.setattr(grid, "CHUNK_BYTES", 4000)
     people = [sf.youth(n) for n in range(1, 12)]
     people.append(sf.youth(12, effective_practice_text="é" * (grid.MAX_CELL_CHARS + 5)))
     p = sf.surveymonkey_csv(tmp_path / "big.csv", people)
