@@ -97,7 +97,13 @@ def main() -> None:
         return
     from tools.benchmarks.data_gen import survey_export
 
-    res: dict = {"machine": machine(), "survey": {}, "coding": {}}
+    res: dict = {"machine": machine(), "survey": {}, "coding": {}, "repeat": a.repeat}
+    res["machine"]["load_start"] = [round(x, 1) for x in os.getloadavg()]
+    res["startup_s"] = startup()
+    res["survey_run"] = survey_run()
+    res["commands"] = sub("-m", "tools.benchmarks.commands")
+    print("commands", json.dumps(res["commands"]), flush=True)
+    _save(res)
     res["survey"]["320 (reference)"] = median_runs(
         ["-m", "tools.benchmarks.survey_scale", REF], a.repeat
     )
@@ -115,19 +121,23 @@ def main() -> None:
         ]
         res["survey"][str(n)] = row
         print(n, json.dumps(row), flush=True)
+        _save(res)
     res["coding"]["tune"] = sub("-m", "tools.benchmarks.coding_scale", "tune")["tune"]
     for n in map(int, a.joq.split(",")):
         res["coding"][str(n)] = sub("-m", "tools.benchmarks.coding_scale", str(n))
         print(n, json.dumps(res["coding"][str(n)]), flush=True)
+    _save(res)
     for n in (int(x) for x in a.joq_large.split(",") if x):
         res["coding"][str(n)] = sub("-m", "tools.benchmarks.coding_scale", str(n), "--no-floor")
         print(n, json.dumps(res["coding"][str(n)]), flush=True)
-    res["startup_s"] = startup()
-    res["survey_run"] = survey_run()
-    res["commands"] = sub("-m", "tools.benchmarks.commands")
-    print("commands", json.dumps(res["commands"]), flush=True)
-    (HERE / "results.json").write_text(json.dumps(res, indent=1) + "\n")
+    res["machine"]["load_end"] = [round(x, 1) for x in os.getloadavg()]
+    _save(res)
     render(res)
+
+
+def _save(res: dict) -> None:
+    """After every section, so a long run that is stopped keeps what it measured."""
+    (HERE / "results.json").write_text(json.dumps(res, indent=1) + "\n")
 
 
 PROFILE = """## Profile and fixes
@@ -195,12 +205,22 @@ def render(res: dict) -> None:
         "# Benchmark results",
         "",
         "Written by `make bench` (`python -m tools.benchmarks.run`). Medians of "
-        "3 runs per survey size (1 run at 1M and for pandas), each in a fresh subprocess.",
+        f"{res.get('repeat', 3)} run(s) per survey size (1 run at 1M and for pandas), each in a "
+        "fresh subprocess.",
         "",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}, "
         f"Python {m['python']}. GPU: {m['gpu']}.",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        "",
+        (
+            "Load: this machine was shared with other developers' test runs while this ran; load "
+            f"average (1, 5, 15 min) {m['load_start']} at the start, {m.get('load_end', '?')} at "
+            "the end, on 2 cores. Wall times are inflated by that load; ratios measured side by "
+            "side (ours / read floor / pandas) less so, and CPU seconds are shown for commands."
+            if m.get("load_start")
+            else "Load: not recorded."
+        ),
         "",
         "## Survey scale (seconds per stage; peak = max RSS of the run's process)",
         "",
@@ -255,10 +275,11 @@ def render(res: dict) -> None:
         if c is None:
             tgt.append(f"| `joinedup {name}` < {limit} s | not measured | not measured |")
             continue
-        torch = "; imported torch" if c["torch"] else "; no torch"
+        torch = "imported torch" if c["torch"] else "no torch"
         tgt.append(
-            f"| `joinedup {name}` < {limit} s, start-up included | {c['s']:.2f} s "
-            f"(median of {c['runs']}{torch}) | {'yes' if c['s'] < limit else 'no'} |"
+            f"| `joinedup {name}` < {limit} s, start-up included | {c['s']:.2f} s wall, "
+            f"{c['cpu_s']:.2f} s CPU (median of {c['runs']}; {torch}) | "
+            f"{'yes' if c['s'] < limit else 'no'} (CPU: {'yes' if c['cpu_s'] < limit else 'no'}) |"
         )
     for k, c in res["coding"].items():
         if k == "tune":
