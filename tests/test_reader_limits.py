@@ -273,3 +273,16 @@ def test_the_polars_and_python_unsafe_sets_agree():
 
     chars = "".join(map(chr, range(0x3000)))
     assert pl.Series([chars]).str.replace_all(POLARS_UNSAFE, "")[0] == strip_unsafe(chars)
+
+
+def test_an_unreadable_file_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    p = sf.surveymonkey_csv(tmp_path / "locked.csv", [sf.youth(1)])
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(p), "read_bytes", denied)  # as a file without read permission
+    with pytest.raises(
+        InputError, match=r"locked\.csv: cannot read the file \(permission denied\)"
+    ):
+        grid.read_grid(p)

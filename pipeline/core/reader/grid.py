@@ -219,6 +219,12 @@ def _open(path: Path) -> bytes | mmap.mmap:
         raise InputError("file not found", file=path, fix="check the path") from None
     except IsADirectoryError:
         raise InputError("is a directory, not an export file", file=path) from None
+    except PermissionError:
+        raise InputError(
+            "cannot read the file (permission denied)",
+            file=path,
+            fix="check the file's permissions",
+        ) from None
 
 
 _PAGE = mmap.PAGESIZE
