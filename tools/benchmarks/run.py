@@ -193,6 +193,48 @@ runs (3.7x against the floor of 17.7 s measured beside the "before" run; 4.8x in
 floor was 14.9 s); what is left is mostly ingest's own passes over the bytes (UTF-8 check, CR
 check, quote scan: ~9 s at 1M), the per-row HMAC pseudonym (3.5 s) and routing the loop long
 (5 s). Validation (pandera) is vectorised already (polars expressions).
+
+Third round (issue 17). The run above was made on a machine shared with other developers' test
+suites (see "Load"): wall seconds are several times an idle machine's and are not comparable with
+the previous `make bench` (b9ee831: 1M in 64.4 s, 4.8x a 13.5 s floor, peak 5,336 MB, like for
+like 1.6x pandas). Each fix was therefore measured side by side, before and after under the same
+load, where that was possible:
+
+7. Ingest streams a large file: above `CHUNK_BYTES` (128 MB) the export is memory-mapped, not
+   read into one `bytes`; one fused pass checks UTF-8 (ASCII blocks skip the decoder), NUL, lone
+   CR, quoting and field counts and hashes the file (the manifest's SHA-256 was a second read),
+   releasing each block's pages behind it; each record-aligned part is released once parsed.
+   100k export (204 MB), two alternating runs each under the same load: peak 1,353 / 1,348 MB
+   before, 1,211 / 1,209 MB after. At 1M the peak is 5,162 MB (5,336 MB in the previous bench):
+   the raw bytes no longer bound it; the typed wide frame and the copies made by the later
+   stages do, which this round did not profile (target 3 GB: not met).
+8. Pseudonyms: 1M distinct ids in one process under the same load, the per-id `hmac` loop took
+   13.7 s and HMAC written as two SHA-256 passes in one DuckDB expression 3.6 s (3.8x); at 100k
+   both took 3.1 s, so the DuckDB path starts at 100k distinct ids (`pseudonym.VECTORISED_FROM`);
+   equality with `hmac` is tested for short, 64-byte and long keys.
+9. Routing filters each loop item on its gate before stacking the items, instead of stacking
+   every respondent x item and filtering after. Not one unpivot: unpivoting every loop column and
+   pivoting back moves more data than selecting per item. Its effect was not measured side by
+   side (route at 1M: 25.9 s here, 5.2 s in the idle previous bench; the whole run was 5.1x slower).
+10. Start-up: the JOQ stage modules (scikit-learn) are imported only by the commands that run them,
+    the hashing embedder builds its vectoriser on first use, YAML is parsed by libyaml, and (with
+    the lazy embedder of issue 10) a command whose embeddings are all cached never imports torch
+    (`tests/test_startup.py`). CPU seconds (user + system, start-up included, median of 3) from
+    `python -m tools.benchmarks.commands`, run on the tree before this round (1f09a3a) and on this
+    tree (the "after" column is this run's, made just before the libyaml change), both under
+    the same load:
+
+    | command | before CPU s | after CPU s |
+    |---|---|---|
+    | `joq report` | 3.89 | 1.53 |
+    | `joq review` | 3.51 | 1.02 |
+    | `joq agreement` | 3.23 | 1.21 |
+    | `joq code` (warm cache) | 3.70 | 3.82 |
+    | `survey run` (320 rows) | 15.23 | 12.85 |
+
+    `joq code` still imports scikit-learn (k-means for the "other" queue, the few-shot logistic
+    regression), which alone costs about 2.5 s of CPU (it imports scipy.stats and pandas);
+    `survey run` still loads the model for "Other" suggestions (removed by issue 14's work).
 """
 
 
