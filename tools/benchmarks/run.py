@@ -217,24 +217,26 @@ load, where that was possible:
    pivoting back moves more data than selecting per item. Its effect was not measured side by
    side (route at 1M: 25.9 s here, 5.2 s in the idle previous bench; the whole run was 5.1x slower).
 10. Start-up: the JOQ stage modules (scikit-learn) are imported only by the commands that run them,
-    the hashing embedder builds its vectoriser on first use, YAML is parsed by libyaml, and (with
-    the lazy embedder of issue 10) a command whose embeddings are all cached never imports torch
+    the hashing embedder builds its vectoriser on first use, and (with the lazy embedder of
+    issue 10) a command whose embeddings are all cached never imports torch
     (`tests/test_startup.py`). CPU seconds (user + system, start-up included, median of 3) from
-    `python -m tools.benchmarks.commands`, run on the tree before this round (1f09a3a) and on this
-    tree (the "after" column is this run's, made just before the libyaml change), both under
-    the same load:
+    `python -m tools.benchmarks.commands`, run on the tree before this round (1f09a3a), on this
+    branch before rebasing onto the lead's latest main (the make bench run above), and on the
+    rebased branch that is delivered (the "commands" section of results.json and the targets table
+    come from this last run, made separately after the make bench run, under the same load):
 
-    | command | before CPU s | after CPU s |
-    |---|---|---|
-    | `joq report` | 3.89 | 1.53 |
-    | `joq review` | 3.51 | 1.02 |
-    | `joq agreement` | 3.23 | 1.21 |
-    | `joq code` (warm cache) | 3.70 | 3.82 |
-    | `survey run` (320 rows) | 15.23 | 12.85 |
+    | command | before CPU s | this branch | rebased (delivered) |
+    |---|---|---|---|
+    | `joq report` | 3.89 | 1.53 | 1.41 |
+    | `joq review` | 3.51 | 1.02 | 1.00 |
+    | `joq agreement` | 3.23 | 1.21 | 1.36 |
+    | `joq code` (warm cache) | 3.70 | 3.82 | 3.77 |
+    | `survey run` (320 rows) | 15.23 | 12.85 | 5.80 |
 
     `joq code` still imports scikit-learn (k-means for the "other" queue, the few-shot logistic
-    regression), which alone costs about 2.5 s of CPU (it imports scipy.stats and pandas);
-    `survey run` still loads the model for "Other" suggestions (removed by issue 14's work).
+    regression), which alone costs about 2.5 s of CPU (it imports scipy.stats and pandas). The
+    rebased `survey run` has issue 14's cached suggestions (the first of the three runs filled
+    the cache and loaded the model, hence "imported torch").
 """
 
 
@@ -264,6 +266,7 @@ def render(res: dict) -> None:
             else "Load: not recorded."
         ),
         "",
+        *(["Notes:", "", *[f"- {n}" for n in res["notes"]], ""] if res.get("notes") else []),
         "## Survey scale (seconds per stage; peak = max RSS of the run's process)",
         "",
         table(res),
@@ -324,7 +327,7 @@ def render(res: dict) -> None:
             f"{'yes' if c['s'] < limit else 'no'} (CPU: {'yes' if c['cpu_s'] < limit else 'no'}) |"
         )
     for k, c in res["coding"].items():
-        if k == "tune":
+        if k == "tune" or c is None:
             continue
         if c.get("ratio") is not None:
             tgt.append(
@@ -344,6 +347,9 @@ def render(res: dict) -> None:
     ]
     for k, c in res["coding"].items():
         if k == "tune":
+            continue
+        if c is None:
+            cod.append(f"| {k} | not measured (stopped; see notes) | - | - | - | - |")
             continue
         floor = f"{c['encode_per_s']:.0f}" if c.get("encode_per_s") else "not run"
         ratio = f"{c['ratio']:.2f}" if c.get("ratio") else "-"
