@@ -1,4 +1,5 @@
-"""Suite-wide guarantees: no network, no model download, a fixed test pseudonym key."""
+"""Suite-wide guarantees (no network, no model download, a fixed test pseudonym key) and the
+expensive fixtures shared by every module: the bundled model is loaded once per session."""
 
 from __future__ import annotations
 
@@ -36,3 +37,12 @@ def _no_network() -> None:
     mp.setattr(socket.socket, "connect_ex", _guard(socket.socket.connect_ex))
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The bundled sentence-transformers model, loaded once per test session (tests that use it
+    are marked ``@pytest.mark.model``)."""
+    from pipeline.core.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()

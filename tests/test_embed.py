@@ -7,15 +7,8 @@ import pytest
 from pipeline.core.embed import (
     EmbeddingCache,
     HashingEmbedder,
-    SentenceTransformerEmbedder,
     text_hash,
 )
-
-
-@pytest.fixture(scope="session")
-def model():
-    """The bundled model, loaded once per test session."""
-    return SentenceTransformerEmbedder()
 
 
 def test_hashing_embedder_is_deterministic_and_normalised():

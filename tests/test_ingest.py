@@ -261,10 +261,11 @@ def test_corrupted_xlsx_is_our_error_not_a_zlib_traceback(tmp_path):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Cut files above 600 bytes into row chunks, as files above 128 MB are."""
+    """Cut files above 4,000 bytes into row chunks (several records each, about ten chunks), as
+    files above 128 MB are."""
     from pipeline.core.reader import grid
 
-    monkeypatch.setattr(grid, "CHUNK_BYTES", 600)
+    monkeypatch.setattr(grid, "CHUNK_BYTES", 4000)
 
 
 def test_a_large_file_read_in_row_chunks_gives_the_same_frame(tmp_path, small_chunks):

@@ -207,11 +207,9 @@ def test_every_joq_command_has_help_ending_with_an_example():
 
 
 @pytest.mark.model
-def test_real_model_codes_the_tiny_month_sensibly(month):
-    from pipeline.core.embed import SentenceTransformerEmbedder
-
+def test_real_model_codes_the_tiny_month_sensibly(month, model):
     s, _ = month
-    s.embedder = SentenceTransformerEmbedder()
+    s.embedder = model
     s._cache = None
     run = flow.run_code(s, "2025-01")
     assert codes_of(s, "R03") == ["money"] and codes_of(s, "R10") == ["talk"]

@@ -100,3 +100,23 @@ def test_no_collisions_on_100k_ids() -> None:
     ids = pl.Series("id", range(100_000))
     out = pseudonymise(ids, KEY)
     assert out.n_unique() == 100_000
+
+
+@pytest.mark.parametrize(
+    "key", [b"k" * 32, b"a-key-of-exactly-64-bytes-".ljust(64, b"!"), b"x" * 100]
+)
+def test_vectorised_hmac_equals_the_per_id_hmac(key: bytes, monkeypatch) -> None:
+    """Issue 17: many ids are hashed in one DuckDB expression; every pseudonym must be the one
+    `hmac` gives, for keys shorter than, equal to and longer than the SHA-256 block."""
+    import hmac
+
+    from pipeline.core.safety import pseudonym
+
+    ids = pl.Series(["1", "114227", "Zoë-7", "日本", "a" * 80, "", "x,y"] * 3 + [None])
+    monkeypatch.setattr(pseudonym, "VECTORISED_FROM", 0)
+    out = pseudonymise(ids, key).to_list()
+    want = [
+        None if v is None else "r_" + hmac.digest(key, v.encode(), "sha256").hex()[:12]
+        for v in ids.to_list()
+    ]
+    assert out == want

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -136,8 +137,9 @@ def test_synthetic_input_is_labelled_in_the_report(runs):
     assert "SYNTHETIC" in (runs[0] / "report.md").read_text().upper()
 
 
-def test_failure_mid_run_leaves_previous_report_intact(tmp_path, monkeypatch):
-    final = _run(tmp_path)
+def test_failure_mid_run_leaves_previous_report_intact(runs, tmp_path, monkeypatch):
+    final = tmp_path / runs[0].name  # a previous complete report (a copy of run A's)
+    shutil.copytree(runs[0], final)
     before = {p.relative_to(final): p.read_bytes() for p in _files(final)}
 
     def boom(*args, **kwargs):

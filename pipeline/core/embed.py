@@ -139,14 +139,17 @@ class HashingEmbedder:
     """Deterministic bag-of-words vectors for unit tests and dry runs: no model, no download."""
 
     def __init__(self, n_features: int = 512) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        self._vec = HashingVectorizer(
-            n_features=n_features, alternate_sign=False, ngram_range=(1, 2), norm="l2"
-        )
+        self.n_features = n_features
         self.model_id = f"hashing-{n_features}"
+        self._vec = None
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        if self._vec is None:  # scikit-learn only when something is embedded
+            from sklearn.feature_extraction.text import HashingVectorizer
+
+            self._vec = HashingVectorizer(
+                n_features=self.n_features, alternate_sign=False, ngram_range=(1, 2), norm="l2"
+            )
         return l2_normalise(self._vec.transform(texts).toarray())
 
 

@@ -7,10 +7,44 @@ the file, 1-based row and column where known, and the fix. The CLI prints ``str(
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_LISTED = 25  # problems printed in full; the rest are counted
+
+# Characters that must never reach a terminal or a report from an input file: NUL and the other
+# C0/C1 controls (ESC starts terminal escape sequences), DEL, and the bidirectional overrides,
+# embeddings, isolates and marks that can make text display in a different order than it reads.
+# Tab and line breaks are ordinary text. ``POLARS_UNSAFE`` is the same set for polars' regex.
+_UNSAFE_RANGES = (
+    (0x00, 0x08),
+    (0x0B, 0x0C),
+    (0x0E, 0x1F),
+    (0x7F, 0x9F),
+    (0x061C, 0x061C),
+    (0x200E, 0x200F),
+    (0x202A, 0x202E),
+    (0x2066, 0x2069),
+)
+UNSAFE = re.compile(
+    "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in _UNSAFE_RANGES) + "]"
+)
+POLARS_UNSAFE = "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in _UNSAFE_RANGES) + "]"
+
+
+_UNPRINTABLE = re.compile(UNSAFE.pattern[:-1] + "\r]")  # and CR, which can overwrite a line
+
+
+def printable(text: str) -> str:
+    """Text safe to print: each unsafe character shown as a visible escape such as ``\\x1b``
+    or ``\\u202e``, so a message can name it without a terminal or viewer acting on it."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def strip_unsafe(text: str) -> str:
+    """A respondent's value without the unsafe characters (they carry no meaning in an answer)."""
+    return UNSAFE.sub("", text)
 
 
 @dataclass
@@ -26,7 +60,7 @@ class Problem:
     def __str__(self) -> str:
         where = [p for p in (self.file, _row(self.row), _col(self.column)) if p]
         text = (": ".join([", ".join(where), self.message]) if where else self.message).rstrip(".")
-        return f"{text}. Fix: {self.fix}" if self.fix else f"{text}."
+        return printable(f"{text}. Fix: {self.fix}" if self.fix else f"{text}.")
 
 
 def _row(row: int | None) -> str | None:

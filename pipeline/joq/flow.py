@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 import numpy as np
@@ -29,11 +29,14 @@ from pipeline.core.safety.atomic import atomic_write_text, guarded
 from pipeline.core.safety.export import write_csv
 from pipeline.core.safety.redact import redact_columns
 from pipeline.core.timeutil import generation_stamp
-from pipeline.joq import agreement as agr
-from pipeline.joq import decide, importer, review, sampling, scorers, store
-from pipeline.joq import discover as disc
+from pipeline.joq import importer, review, sampling, store
 from pipeline.joq import nonanswers as nonans
 from pipeline.joq.frames import OTHER, Frame, Taxonomy, Thresholds, load_frame, load_taxonomy
+
+if (
+    TYPE_CHECKING
+):  # the stage modules import scikit-learn: loaded only by the commands that run them
+    from pipeline.joq import discover as disc
 
 EmbedderFactory = Callable[[], Embedder]
 
@@ -231,6 +234,8 @@ def run_import(
 def run_discover(
     s: Session, month: str, size: int, seed: int, stratify_by: str | None = None
 ) -> disc.Discovery:
+    from pipeline.joq import discover as disc
+
     usable = _require_month(s, month).filter(pl.col("usable"))
     ids = sampling.draw_sample(usable, size, seed, stratify_by)
     sample = usable.filter(pl.col("response_id").is_in(ids)).sort("response_id")
@@ -330,6 +335,8 @@ def require_reviewed(frame: Frame, allow_draft: bool, path: Path) -> None:
 def run_code(
     s: Session, month: str, overrides: dict | None = None, allow_draft: bool = False
 ) -> CodeRun:
+    from pipeline.joq import decide, scorers
+
     frame = s.frame(month)
     require_reviewed(frame, allow_draft, s.frames_dir / f"{month}.yaml")
     th = thresholds_for(frame, overrides)
@@ -880,6 +887,8 @@ def run_agreement(
         raise InputError(
             f"month {month} has not been coded", fix=f"run `joinedup joq code {month}` first"
         )
+    from pipeline.joq import agreement as agr
+
     table = agr.agreement_table(g, machine, ids, frame.code_ids(), resamples, seed)
     store.save_agreement(s.con, month, Path(gold).name, table, generation_stamp())
     with guarded(s.month_dir(month)) as out:
@@ -893,7 +902,7 @@ def stored_agreement(s: Session, month: str) -> pl.DataFrame | None:
 
 def cross_validate_month(s: Session, month: str, folds: int = 5) -> pl.DataFrame:
     """Threshold grid scored by cross-validation on the month's human-coded answers only."""
-    from pipeline.joq import tune
+    from pipeline.joq import scorers, tune
 
     frame = s.frame(month)
     usable = _require_month(s, month).filter(pl.col("usable"))

@@ -12,9 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
-from sklearn.metrics import silhouette_score
 
 
 @dataclass(frozen=True)
@@ -27,6 +24,8 @@ class Grouping:
 
 
 def _fit(emb: np.ndarray, k: int, method: str, seed: int) -> np.ndarray:
+    from sklearn.cluster import AgglomerativeClustering, KMeans  # deferred: start-up time
+
     if method == "agglomerative":
         return AgglomerativeClustering(
             n_clusters=k, metric="cosine", linkage="average"
@@ -50,6 +49,8 @@ def group(
     hi = min(k_max, n - 1)
     if n < 3 or hi < 2:
         return Grouping(np.zeros(n, dtype=int), 1, {}, method, seed)
+    from sklearn.metrics import silhouette_score  # deferred: start-up time
+
     lo = min(max(2, k_min), hi)
     scores: dict[int, float] = {}
     fits: dict[int, np.ndarray] = {}
@@ -107,6 +108,9 @@ def ctfidf_terms(
     over all classes). ``stop_words`` (words or phrases that carry no theme for this question)
     are removed with the English stop words before counting."""
     extra = {w.lower() for w in stop_words}
+    # deferred: scikit-learn is imported by the commands that group, not at start-up
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
     groups = sorted(set(int(x) for x in labels))
     docs = [
         strip_phrases(" ".join(t for t, lab in zip(texts, labels, strict=True) if lab == g), extra)

@@ -17,14 +17,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import sklearn
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
 
 from pipeline.joq.frames import OTHER, Frame, Thresholds
+
+if TYPE_CHECKING:  # scikit-learn is imported when a classifier is fitted, not at start-up
+    from sklearn.multiclass import OneVsRestClassifier
 
 
 @dataclass
@@ -194,6 +195,10 @@ def fewshot_scores(
     fitted = np.flatnonzero((y.sum(axis=0) >= 1) & ((1 - y).sum(axis=0) >= 1))
     if not len(fitted):
         return out, out_seg
+    import sklearn  # deferred: start-up time of commands that never score
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
     clf = LogisticRegression(
         C=th.fewshot_c, class_weight="balanced", random_state=seed, max_iter=2000
     )

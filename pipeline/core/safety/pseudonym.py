@@ -7,6 +7,7 @@ not. The key lives outside the repository's tracked files (environment variable 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -101,6 +102,32 @@ def _digest(key: bytes, value: str) -> str:
     return PREFIX + hmac.digest(key, value.encode("utf-8"), "sha256").hex()[:HEX_CHARS]
 
 
+VECTORISED_FROM = 100_000  # distinct ids; below this the per-id loop is as quick as DuckDB
+
+
+def _digests(key: bytes, values: pl.Series) -> pl.Series:
+    """``_digest`` of every value. Many ids: HMAC written out as its two SHA-256 passes
+    (RFC 2104: H((K ^ opad) || H((K ^ ipad) || m))) in one DuckDB expression, vectorised and
+    multi-threaded instead of a Python call per id; equal to ``hmac`` (tested)."""
+    if len(values) < VECTORISED_FROM:
+        return pl.Series([_digest(key, v) for v in values.to_list()], dtype=pl.String)
+    import duckdb
+
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    ipad, opad = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    con = duckdb.connect()
+    try:
+        con.register("ids", pl.DataFrame({"id": values}).to_arrow())
+        table = con.sql(
+            f"SELECT '{PREFIX}' || left(sha256($o || unhex(sha256($i || encode(id)))), "
+            f"{HEX_CHARS}) AS p FROM ids",
+            params={"i": ipad, "o": opad},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return pl.Series(table.column("p").combine_chunks(), dtype=pl.String)
+
+
 def pseudonymise(ids: pl.Series, key: bytes) -> pl.Series:
     """``"r_"`` + first 12 hex chars of HMAC-SHA256(key, str(id)); nulls stay null, order kept.
 
@@ -109,7 +136,7 @@ def pseudonymise(ids: pl.Series, key: bytes) -> pl.Series:
     """
     text = ids.cast(pl.String)
     unique = text.drop_nulls().unique()
-    hashed = pl.Series([_digest(key, v) for v in unique.to_list()], dtype=pl.String)
+    hashed = _digests(key, unique)
     if hashed.n_unique() != len(unique):
         raise InputError(
             "two respondent ids share a pseudonym (a 48-bit HMAC collision)",

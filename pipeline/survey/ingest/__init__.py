@@ -75,7 +75,7 @@ def read_export(
     return Ingested(
         frame=frame,
         path=path,
-        sha256=file_sha256(path),
+        sha256=grid.sha256 or file_sha256(path),  # the byte scan hashes a CSV on its way
         encoding=grid.encoding,
         layout=layout,
         header_rows=header_rows,
