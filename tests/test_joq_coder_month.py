@@ -1,6 +1,6 @@
 """A whole month driven as a coding team would, through the CLI (issue 12, "Done when", for the
 import, review, codebook, several-coders and re-import parts): a SurveyMonkey XLSX export with a
-consent column -> import -> codebook edited in the sheet -> code -> two coders' sheets ->
+consent column -> import -> discover -> codebook edited in the sheet -> code -> two coders' sheets ->
 agreement between them -> resolution -> corrected re-import -> report refused while stale ->
 re-code -> report. The hashing embedder (--dry-run) keeps it fast; nothing loads the model."""
 
@@ -119,6 +119,14 @@ def test_a_month_as_a_coding_team_works_it(tmp_path, monkeypatch):
     assert df["text"].to_list()[0] == "Talk to each other more"
     assert "p1@example.org" not in str(df.rows()) and "10.0.0.1" not in str(df.rows())
     con.close()
+
+    # discover: a seeded sample grouped into a draft frame to compare with the team's frame
+    r = run("discover", MONTH, "--sample", 8, "--seed", 5, *common, "--out", out, "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "sample of 8 (seed 5)" in r.output
+    draft = yaml.safe_load((out / f"joq_{MONTH}" / "draft_frame.yaml").read_text())
+    assert draft["month"] == MONTH and draft["status"] == "draft" and draft["codes"]
+    assert (out / f"joq_{MONTH}" / "saturation.csv").is_file()
 
     # the coder edits the codebook in AB's sheet (a colon in a label, exemplar by answer number)
     r = run("review", MONTH, "--coder", "AB", *common, "--out", out)
