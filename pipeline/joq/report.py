@@ -57,7 +57,8 @@ def tidy_rows(
     return rows
 
 
-def _frame(rows: list[dict]) -> pl.DataFrame:
+def tidy_frame(rows: list[dict]) -> pl.DataFrame:
+    """Tidy rows as the month tables' one schema (nulls allowed where a value is not measured)."""
     return pl.DataFrame(
         rows,
         schema={
@@ -87,7 +88,7 @@ def sector_table(responses: pl.DataFrame, frame: Frame) -> pl.DataFrame:
     counts = [
         (s.label, int(answered["sectors"].list.contains(s.code).sum())) for s in frame.sectors
     ]
-    return _frame(tidy_rows("figure-G-1", "all", counts, answered.height))
+    return tidy_frame(tidy_rows("figure-G-1", "all", counts, answered.height))
 
 
 def coselection_table(responses: pl.DataFrame, frame: Frame) -> pl.DataFrame:
@@ -112,7 +113,7 @@ def coselection_table(responses: pl.DataFrame, frame: Frame) -> pl.DataFrame:
             exactly.append((label, int((mask & (n_ticked == size)).sum())))
         rows += tidy_rows("joq-coselection", f"{size} sectors", at_least, answered.height)
         rows += tidy_rows("joq-coselection", f"exactly {size}", exactly, answered.height)
-    return _frame(rows)
+    return tidy_frame(rows)
 
 
 def codes_tables(
@@ -123,7 +124,7 @@ def codes_tables(
     base = usable.height
     by_code = coded.group_by("code_id").agg(pl.col("response_id").n_unique().alias("n"))
     n_of = dict(zip(by_code["code_id"], by_code["n"], strict=True))
-    codes = _frame(
+    codes = tidy_frame(
         tidy_rows(
             "joq-codes", "all", [(c.label, int(n_of.get(c.id, 0))) for c in frame.codes], base
         )
@@ -141,12 +142,12 @@ def codes_tables(
             [(c.label, int(n_sub.get(c.id, 0))) for c in frame.codes],
             ids.len(),
         )
-    by_sector = _frame(rows)
+    by_sector = tidy_frame(rows)
     by_theme = dict(
         coded.group_by("theme").agg(pl.col("response_id").n_unique().alias("n")).iter_rows()
     )
     used = {c.theme for c in frame.codes}
-    themes = _frame(
+    themes = tidy_frame(
         tidy_rows(
             "joq-taxonomy-themes",
             "all",
@@ -213,7 +214,7 @@ def codes_by(usable: pl.DataFrame, final: pl.DataFrame, frame: Frame, column: st
             [(c.label, int(n_of.get(c.id, 0))) for c in frame.codes],
             base,
         )
-    return publishable(_frame(rows))
+    return publishable(tidy_frame(rows))
 
 
 def publishable(table: pl.DataFrame) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.joq.frames import Taxonomy
-from pipeline.joq.report import tidy_rows
+from pipeline.joq.report import tidy_frame, tidy_rows
 
 NOT_IN_FRAME = "not in frame"
 TOP_N = 9  # themes drawn as small multiples; the rest are in the table under the chart
@@ -34,20 +34,7 @@ def trends_table(
                     | {"base": base, "pct": None, "ci_low": None, "ci_high": None}
                     | {"flag": NOT_IN_FRAME}
                 )
-    df = pl.DataFrame(
-        rows,
-        schema={
-            "table_id": pl.String,
-            "group": pl.String,
-            "row_label": pl.String,
-            "n": pl.Int64,
-            "base": pl.Int64,
-            "pct": pl.Float64,
-            "ci_low": pl.Float64,
-            "ci_high": pl.Float64,
-            "flag": pl.String,
-        },
-    )
+    df = tidy_frame(rows)
     if df.height == 0:
         return df
     seen = df.group_by("row_label").agg(pl.col("n").sum()).filter(pl.col("n") > 0)["row_label"]
