@@ -25,7 +25,7 @@ help: ## Show this list of recipes
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0 numpy
 	@$(PY) -c "import sys, torch; sys.exit(torch.version.cuda is not None)" || { \
 		echo "error: pip installed a CUDA build of torch ($$($(PY) -c 'import torch; print(torch.__version__)'))." >&2; \
 		echo "joinedup needs the CPU build: install it from the CPU index and run make install again:" >&2; \

@@ -363,3 +363,19 @@ def test_cli_header_only_file_is_exit_2_and_answer_column_chooses(tmp_path):
         ],
     )
     assert res.exit_code == 0 and "answer = 'Answer'" in res.output
+
+
+def test_a_mapping_name_is_a_saved_name_never_a_path_outside_the_frames_folder(tmp_path):
+    import duckdb
+
+    from pipeline.joq.flow import Session, mapping_file
+
+    frames = tmp_path / "frames"
+    (frames / "mappings").mkdir(parents=True)
+    (frames / "mappings" / "youth_joq.yaml").write_text("columns:\n  answer: Comment\n")
+    (tmp_path / "outside.yaml").write_text("columns:\n  answer: Comment\n")
+    s = Session(duckdb.connect(), lambda: None, tmp_path / "out", frames)
+    assert mapping_file(s, "youth_joq") == frames / "mappings" / "youth_joq.yaml"
+    with pytest.raises(InputError) as err:
+        mapping_file(s, "../../outside")
+    assert "not a saved name" in str(err.value) and "--save-mapping" in str(err.value)

@@ -157,6 +157,12 @@ def mapping_file(s: Session, mapping: str) -> Path:
     p = Path(mapping)
     if p.suffix in (".yaml", ".yml") and p.is_file():
         return p
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", mapping):
+        raise InputError(
+            f"no mapping file '{mapping[:60]}', and it is not a saved name (letters, digits, - "
+            "and _)",
+            fix="give the path of a .yaml mapping file, or a name saved with --save-mapping NAME",
+        )
     saved = s.frames_dir / "mappings" / f"{mapping}.yaml"
     if saved.is_file():
         return saved
