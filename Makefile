@@ -66,7 +66,7 @@ reference-data: $(STAMP) ## Regenerate the synthetic reference data (survey + JO
 docs: $(STAMP) ## Regenerate generated docs (data dictionary)
 	$(VENV)/bin/joinedup survey dictionary --survey $(SURVEY) --out docs/questionnaire.md
 
-bench: $(STAMP) ## Run the benchmarks (not part of make test; 10k/100k/1M rows, JOQ 237/5,000/50,000 answers, whole commands; BENCH_SIZES=10000 BENCH_JOQ_LARGE= for a quick run)
+bench: $(STAMP) ## Run the benchmarks (not part of make test; 10k/100k/1M rows, JOQ embedding at 237/5,000 answers, a 50,000-answer month through the CLI, whole commands; BENCH_SIZES=10000 BENCH_JOQ_LARGE= for a quick run)
 	$(PY) -m tools.benchmarks.run --sizes $${BENCH_SIZES:-10000,100000,1000000} --joq $${BENCH_JOQ:-237,5000} --joq-large $${BENCH_JOQ_LARGE-50000} --repeat $${BENCH_REPEAT:-3}
 
 eval-real: $(STAMP) ## Coding quality on real human-coded text (../shared/external/coded) -> docs/coding-quality.md (not part of make test; EVAL_MONTHS=1 for a quick run)

@@ -127,9 +127,11 @@ def main() -> None:
         res["coding"][str(n)] = sub("-m", "tools.benchmarks.coding_scale", str(n))
         print(n, json.dumps(res["coding"][str(n)]), flush=True)
     _save(res)
+    res["joq_scale"] = {}
     for n in (int(x) for x in a.joq_large.split(",") if x):
-        res["coding"][str(n)] = sub("-m", "tools.benchmarks.coding_scale", str(n), "--no-floor")
-        print(n, json.dumps(res["coding"][str(n)]), flush=True)
+        res["joq_scale"][str(n)] = sub("-m", "tools.benchmarks.joq_scale", str(n))
+        print(n, json.dumps(res["joq_scale"][str(n)]), flush=True)
+        _save(res)
     res["machine"]["load_end"] = [round(x, 1) for x in os.getloadavg()]
     _save(res)
     render(res)
@@ -339,6 +341,14 @@ def render(res: dict) -> None:
             f"{100 * c['warm_over_cold']:.1f}% | "
             f"{'yes' if c['warm_over_cold'] < 0.05 else 'no'} |"
         )
+    for n, r in (res.get("joq_scale") or {}).items():
+        c = r["code (cold)"]
+        tgt.append(
+            f"| JOQ {int(n):,} answers measured (throughput, peak memory, warm re-run) | "
+            f"cold `joq code` {c['s']:.0f} s ({r['answers_per_s_cold']:.0f} answers/s), peak "
+            f"{max(r[k]['peak_mb'] for k in JOQ_STEPS)} MB, warm re-run "
+            f"{r['code (warm)']['s']:.1f} s ({100 * r['warm_over_cold']:.1f}% of cold) | yes |"
+        )
     cod = [
         "## Coding scale (JOQ embeddings, CPU)",
         "",
@@ -374,9 +384,37 @@ def render(res: dict) -> None:
         "changes little; the default stays batch 32 (`pipeline/core/embed.py`).",
         "",
     ]
-    text = "\n".join(lines + tgt + [""] + cod + [PROFILE])
+    text = "\n".join(lines + tgt + [""] + cod + joq_scale_section(res) + [PROFILE])
     (HERE / "results.md").write_text(text)
     print(text)
+
+
+JOQ_STEPS = ("import", "code (cold)", "code (warm)", "report", "review")
+
+
+def joq_scale_section(res: dict) -> list[str]:
+    """A month of tens of thousands of answers through the whole CLI (``joq_scale``)."""
+    runs = res.get("joq_scale") or {}
+    out = [
+        "## A very large JOQ month (whole commands, `python -m tools.benchmarks.joq_scale N`)",
+        "",
+        "The reference month's rows resampled to N distinct answers, the 2025-01 frame, each "
+        "command in a fresh process (wall s / CPU s / peak MB); the cold `joq code` embeds every "
+        "answer with the bundled model, the warm one finds every embedding cached.",
+        "",
+    ]
+    if not runs:
+        return [*out, "Not measured in this run (`--joq-large ''`).", ""]
+    out += ["| answers | " + " | ".join(JOQ_STEPS) + " | answers/s (cold code) | warm / cold |"]
+    out += ["|" + "---|" * (len(JOQ_STEPS) + 3)]
+    for n, r in runs.items():
+        cells = [f"{r[k]['s']:.1f} / {r[k]['cpu_s']:.1f} / {r[k]['peak_mb']}" for k in JOQ_STEPS]
+        out.append(
+            f"| {int(n):,} | " + " | ".join(cells) + f" | {r['answers_per_s_cold']:.0f} | "
+            f"{100 * r['warm_over_cold']:.1f}% |"
+        )
+    loads = "; ".join(f"{n}: {r['load_start']} -> {r['load_end']}" for n, r in runs.items())
+    return [*out, "", f"Load average (1, 5, 15 min) at start and end: {loads}.", ""]
 
 
 def table(res: dict) -> str:
