@@ -83,3 +83,28 @@ def test_one_to_one_mapping_counts_mutual_majorities():
     codes = [frozenset({c}) for c in ["a", "a", "b", "b", "b", "a", "a", "a"]]
     # group 0 -> a, but a's answers are mostly in group 2; group 1 <-> b; group 2 <-> a
     assert drafts.one_to_one(groups, codes) == [(1, "b"), (2, "a")]
+
+
+def test_a_very_large_other_queue_scores_k_on_a_seeded_sample_and_groups_every_answer(
+    monkeypatch,
+):
+    import sklearn.metrics
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(3, 8))
+    emb = np.vstack([c + 0.1 * rng.normal(size=(40, 8)) for c in centres])
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    full = grp.group(emb, 2, 4, seed=1)
+    seen = []
+    real = sklearn.metrics.silhouette_score
+
+    def spy(x, labels, **kw):
+        seen.append(kw.get("sample_size"))
+        return real(x, labels, **kw)
+
+    monkeypatch.setattr(sklearn.metrics, "silhouette_score", spy)
+    monkeypatch.setattr(grp, "SILHOUETTE_SAMPLE", 50)
+    a, b = grp.group(emb, 2, 4, seed=1), grp.group(emb, 2, 4, seed=1)
+    assert set(seen) == {50}  # 120 rows > 50: every k scored on a sample of 50
+    assert a.labels.tolist() == b.labels.tolist() and a.silhouette == b.silhouette
+    assert len(a.labels) == 120 and a.k == full.k == 3  # three clear clusters found either way
