@@ -314,6 +314,11 @@ def code(
         f"run {run.run_id}: {run.machine['response_id'].n_unique()} answers coded, "
         f"{n_other} to the other queue, {run.n_training} human-coded used for training; "
         f"embeddings computed {run.computed}, reused {run.reused}"
+        + (
+            "; nothing changed since the last run: its stored codes were reused"
+            if run.cached
+            else ""
+        )
     )
 
 

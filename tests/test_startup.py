@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from pipeline.core.embed import HashingEmbedder, default_model_path, model_fingerprint
@@ -103,3 +105,68 @@ def test_commands_on_a_cached_month_import_no_torch_and_reports_need_no_scikit_l
     assert "torch" not in result["code"]["heavy"]
     assert "sentence_transformers" not in result["code"]["heavy"]
     assert "embeddings computed 0" in result["code"]["output"]
+
+
+# --- instant re-runs: `joq code` reuses its stored result while nothing that decides it changed ---
+
+CODE_OUTPUTS = ("machine_codes.csv", "other_review.csv")
+
+
+@pytest.fixture
+def own_copy(coded_month, tmp_path) -> tuple[Path, Path, Path]:
+    """The coded month's database, outputs and frames folder, copied for one test to change."""
+    db, out = coded_month
+    shutil.copy(db, tmp_path / "joq.duckdb")
+    shutil.copytree(out, tmp_path / "out")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    shutil.copy(ROOT / "coding_frames" / "joq" / f"{MONTH}.yaml", frames)
+    shutil.copy(ROOT / "coding_frames" / "taxonomy.yaml", frames)
+    return tmp_path / "joq.duckdb", tmp_path / "out", frames
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {name: (out / f"joq_{MONTH}" / name).read_bytes() for name in CODE_OUTPUTS}
+
+
+def test_a_code_rerun_with_nothing_changed_writes_the_same_bytes_without_scikit_learn(own_copy):
+    db, out, _ = own_copy
+    first = _outputs(out)
+    result = _probe([("code", ["joq", "code", MONTH, "--db", str(db), "--out", str(out)])])
+    code = result["code"]
+    assert code["exit"] == 0, code["output"]
+    assert code["heavy"] == []  # neither the model nor scikit-learn: nothing was scored
+    assert "nothing changed since the last run" in code["output"]
+    assert _outputs(out) == first
+
+
+def test_a_code_rerun_recomputes_when_a_decision_the_frame_a_threshold_or_the_import_changes(
+    own_copy,
+):
+    from pipeline.joq import review, store
+
+    db, out, frames = own_copy
+    s = flow.open_session(db, out, frames, embedder=CachedOnlyEmbedder())
+    assert flow.run_code(s, MONTH).cached  # a copy of the frame files: the same bytes, same inputs
+    answer = store.responses(s.con, MONTH, usable_only=True)["response_id"][0]
+    decision = pl.DataFrame(
+        {"response_id": [answer], "codes": [["other"]], "exclude_quote": [None], "note": [None]},
+        schema={
+            "response_id": pl.String,
+            "codes": pl.List(pl.String),
+            "exclude_quote": pl.Boolean,
+            "note": pl.String,
+        },
+    )
+    review.store_decisions(s.con, MONTH, decision, "AB")
+    run = flow.run_code(s, MONTH)
+    assert not run.cached and run.n_training == 1
+    assert flow.run_code(s, MONTH).cached
+    frame = frames / f"{MONTH}.yaml"
+    frame.write_text(frame.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert not flow.run_code(s, MONTH).cached
+    assert not flow.run_code(s, MONTH, {"accept": 0.61}).cached
+    assert flow.run_code(s, MONTH, {"accept": 0.61}).cached
+    store.mark_needs_recode(s.con, MONTH, "the export was replaced", "now")
+    assert not flow.run_code(s, MONTH, {"accept": 0.61}).cached
+    s.con.close()

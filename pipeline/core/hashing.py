@@ -14,3 +14,15 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def source_digest(*roots: Path) -> str:
+    """SHA-256 over every ``.py`` file under ``roots`` (relative path + bytes, in sorted order): the
+    code version in a cache key, so an edit to the code that computed a result recomputes it."""
+    h = hashlib.sha256()
+    for root in roots:
+        root = Path(root)
+        for path in sorted(root.rglob("*.py")):
+            h.update(path.relative_to(root.parent).as_posix().encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()

@@ -295,6 +295,7 @@ class CodeRun:
     thresholds: Thresholds
     computed: int
     reused: int
+    cached: bool = False  # nothing had changed: the stored result was written again
 
 
 def thresholds_for(frame: Frame, overrides: dict | None) -> Thresholds:
@@ -338,35 +339,25 @@ def require_reviewed(frame: Frame, allow_draft: bool, path: Path) -> None:
         )
 
 
-def run_code(
-    s: Session, month: str, overrides: dict | None = None, allow_draft: bool = False
-) -> CodeRun:
+def _score_month(
+    s: Session,
+    frame: Frame,
+    month: str,
+    ids: list[str],
+    texts: list[str],
+    training: dict[str, frozenset[str]],
+    th: Thresholds,
+    seed: int,
+    run_id: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Embed (through the cache), score and decide: the machine codes and the other queue."""
     from pipeline.joq import decide, scorers
 
-    frame = s.frame(month)
-    require_reviewed(frame, allow_draft, s.frames_dir / f"{month}.yaml")
-    th = thresholds_for(frame, overrides)
-    seed = frame.sample.seed
-    usable = _require_month(s, month).filter(pl.col("usable"))
-    ids, texts = usable["response_id"].to_list(), usable["text"].to_list()
-    before = (s.cache.computed, s.cache.reused)
     emb = s.embed(texts)
-    training = training_codes(s, month)
     inp = scorers.code_inputs(frame, ids, texts, emb, s.embed, training, th)
     scores = scorers.score(inp, th, seed)
     machine = decide.decide(scores, inp.codes, ids, th)
     themes = {c.id: c.theme for c in frame.codes}
-    key = json.dumps(
-        [
-            month,
-            frame.version,
-            s.embedder.model_id,
-            th.model_dump(),
-            sorted((k, sorted(v)) for k, v in training.items()),
-        ],
-        sort_keys=True,
-    )
-    run_id = hashlib.sha256(key.encode()).hexdigest()[:12]
     machine = machine.with_columns(
         pl.lit(month).alias("month"),
         pl.col("code_id").replace_strict(themes, default=OTHER).alias("theme"),
@@ -383,6 +374,79 @@ def run_code(
     other = decide.other_proposals(
         left, [texts[k] for k in rows], emb[rows], decide.code_centroids(inp), inp.codes, seed
     )
+    return machine, other
+
+
+def code_key(
+    s: Session,
+    month: str,
+    ids: list[str],
+    texts: list[str],
+    th: Thresholds,
+    training: dict[str, frozenset[str]],
+    seed: int,
+) -> str:
+    """The hash of everything that decides a month's machine codes: the answers (ids and texts),
+    the embedding model, the frame and taxonomy files' bytes, thresholds, human decisions, seed,
+    and the code (joinedup's own source and the numeric libraries' versions)."""
+    from importlib.metadata import version
+
+    from pipeline.core.hashing import source_digest
+
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for part in (
+        "joq-code-cache/1",
+        month,
+        source_digest(package / "joq", package / "core"),
+        json.dumps({p: version(p) for p in ("numpy", "scikit-learn", "polars", "scipy")}),
+        s.embedder.model_id,
+        json.dumps(th.model_dump(), sort_keys=True),
+        str(seed),
+        json.dumps(sorted((k, sorted(v)) for k, v in training.items())),
+        json.dumps([ids, texts]),
+    ):
+        h.update(part.encode() + b"\0")
+    for path in (
+        s.frames_dir / f"{month}.yaml",
+        taxonomy_file(s.frames_dir, s.taxonomy_path),
+    ):
+        h.update(Path(path).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def run_code(
+    s: Session, month: str, overrides: dict | None = None, allow_draft: bool = False
+) -> CodeRun:
+    """Score and decide every usable answer. Nothing is recomputed that has not changed: when
+    :func:`code_key` matches the month's stored result (and no re-import is pending), the stored
+    codes are written again as they were, without embedding, scoring or importing scikit-learn."""
+    frame = s.frame(month)
+    require_reviewed(frame, allow_draft, s.frames_dir / f"{month}.yaml")
+    th = thresholds_for(frame, overrides)
+    seed = frame.sample.seed
+    usable = _require_month(s, month).filter(pl.col("usable"))
+    ids, texts = usable["response_id"].to_list(), usable["text"].to_list()
+    training = training_codes(s, month)
+    key = code_key(s, month, ids, texts, th, training, seed)
+    run_id = hashlib.sha256(
+        json.dumps(
+            [
+                month,
+                frame.version,
+                s.embedder.model_id,
+                th.model_dump(),
+                sorted((k, sorted(v)) for k, v in training.items()),
+            ],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:12]
+    before = (s.cache.computed, s.cache.reused)
+    hit = None if store.needs_recode(s.con, month) else store.code_cache(s.con, month, key)
+    if hit is not None:
+        machine, other = hit[2], hit[3]
+    else:
+        machine, other = _score_month(s, frame, month, ids, texts, training, th, seed, run_id)
     s.con.execute("BEGIN")
     s.con.execute("DELETE FROM joq_machine_codes WHERE month = ?", [month])
     store.insert(s.con, "joq_machine_codes", machine)
@@ -438,6 +502,7 @@ def run_code(
             }
         ),
     )
+    store.save_code_cache(s.con, month, key, run_id, len(training), machine, other)
     s.con.execute("COMMIT")
     with guarded(s.month_dir(month)) as out:
         write_csv(redact_columns(other, OTHER_TEXT), out / "other_review.csv")
@@ -453,6 +518,7 @@ def run_code(
         th,
         s.cache.computed - before[0],
         s.cache.reused - before[1],
+        hit is not None,
     )
 
 

@@ -15,6 +15,9 @@ Grain of each table:
   (decisions up to ``upto_seq`` are kept in history but no longer count until a coder decides again).
 - ``joq_sheets``: one row per review workbook written or applied (sheet id, coder, kind, seed).
 - ``joq_code_aliases``: one row per month x code id merged or renamed away (old id -> new id).
+- ``joq_code_cache``: one row per month, the latest ``code`` result (machine codes and the other
+  queue as Arrow IPC bytes) under the hash of everything that decided it; a re-run with the same
+  hash reuses it instead of scoring again.
 Human decisions live in their own table so no re-import or re-code can drop them.
 """
 
@@ -64,6 +67,9 @@ SCHEMA = [
         thresholds VARCHAR, seeds VARCHAR, n_training INTEGER, created_at VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS joq_code_themes (
         month VARCHAR, code_id VARCHAR, label VARCHAR, theme VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS joq_code_cache (
+        month VARCHAR PRIMARY KEY, key VARCHAR, run_id VARCHAR, n_training INTEGER,
+        machine BLOB, other BLOB)""",
     """CREATE TABLE IF NOT EXISTS joq_agreement (
         month VARCHAR, gold_file VARCHAR, table_json VARCHAR, computed_at VARCHAR)""",
 ]
@@ -250,6 +256,49 @@ def require_current(con: duckdb.DuckDBPyConnection, month: str) -> None:
             f"month {month} needs re-coding: {why}; its codes and counts would be wrong",
             fix=f"run `joinedup joq code {month}`, then the report again",
         )
+
+
+def _ipc(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_ipc(buf)
+    return buf.getvalue()
+
+
+def save_code_cache(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    key: str,
+    run_id: str,
+    n_training: int,
+    machine: pl.DataFrame,
+    other: pl.DataFrame,
+) -> None:
+    """Keep a ``code`` result under its input hash (one per month: the latest run)."""
+    con.execute("DELETE FROM joq_code_cache WHERE month = ?", [month])
+    con.execute(
+        "INSERT INTO joq_code_cache VALUES (?, ?, ?, ?, ?, ?)",
+        [month, key, run_id, n_training, _ipc(machine), _ipc(other)],
+    )
+
+
+def code_cache(
+    con: duckdb.DuckDBPyConnection, month: str, key: str
+) -> tuple[str, int, pl.DataFrame, pl.DataFrame] | None:
+    """The stored ``code`` result for exactly this input hash: run id, n_training, machine codes
+    and the other queue; None when the month was never coded with these inputs."""
+    rows = con.execute(
+        "SELECT run_id, n_training, machine, other FROM joq_code_cache WHERE month = ? AND key = ?",
+        [month, key],
+    ).fetchall()
+    if not rows:
+        return None
+    run_id, n_training, machine, other = rows[0]
+    return (
+        run_id,
+        int(n_training),
+        pl.read_ipc(io.BytesIO(machine)),
+        pl.read_ipc(io.BytesIO(other)),
+    )
 
 
 def next_seq(con: duckdb.DuckDBPyConnection) -> int:
