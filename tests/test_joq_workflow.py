@@ -100,9 +100,13 @@ def test_code_is_deterministic_and_rerun_embeds_nothing_new(month):
     s, _ = month
     first = flow.run_code(s, "2025-01")
     assert first.computed > 0
-    second = flow.run_code(s, "2025-01")
-    assert second.computed == 0 and second.reused > 0
+    second = flow.run_code(s, "2025-01")  # nothing changed: the stored result, nothing scored
+    assert second.cached and second.computed == 0
     assert first.machine.equals(second.machine) and first.run_id == second.run_id
+    s.con.execute("DELETE FROM joq_code_cache")  # scored again: same codes, embeddings reused
+    third = flow.run_code(s, "2025-01")
+    assert not third.cached and third.computed == 0 and third.reused > 0
+    assert first.machine.equals(third.machine) and first.run_id == third.run_id
     assert codes_of(s, "R02") == ["money"] and codes_of(s, "R04") == ["talk"]
     assert (s.month_dir("2025-01") / "other_review.csv").is_file()
 

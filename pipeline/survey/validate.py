@@ -8,6 +8,7 @@ quotes a value only for closed-question columns (option codes), never free text,
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import pandera.polars as pa
@@ -61,7 +62,9 @@ def _expr_check(expr: pl.Expr, name: str) -> pa.Check:
     def fn(data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(expr.fill_null(True).alias("ok"))
 
-    return pa.Check(fn, name=name)
+    check = pa.Check(fn, name=name)
+    check.reads = tuple(expr.meta.root_names())  # the columns it needs beside its own
+    return check
 
 
 def _routing_checks(spec: Questionnaire) -> dict[str, list[pa.Check]]:
@@ -132,7 +135,9 @@ def clean_schema(spec: Questionnaire) -> pa.DataFrameSchema:
     cols["_route"] = pa.Column(
         pl.String, pa.Check.isin(routes), nullable=False, description="route after recoding"
     )
-    return ResponseMeta.to_schema().add_columns(cols).update_column("_respondent", unique=True)
+    # unique before adding the spec's columns: update_column deep-copies every column it holds
+    base = ResponseMeta.to_schema().update_column("_respondent", unique=True)
+    return base.add_columns(cols)
 
 
 def loop_schema(spec: Questionnaire, loop: str, questions: list[str]) -> pa.DataFrameSchema:
@@ -161,6 +166,41 @@ class ValidationReport:
         )
 
 
+# Columns per pandera call: pandera's polars backend looks up the frame's schema once per column,
+# so one call over a wide frame costs columns x width; parts of this many columns keep it linear.
+PART = 40
+
+
+def _parts(
+    frame: pl.DataFrame, schema: pa.DataFrameSchema
+) -> list[tuple[pl.DataFrame, pa.DataFrameSchema]]:
+    """The schema split into parts of ``PART`` columns, each with the frame's columns it declares
+    or its checks read (the first part also carries the schema's own checks and uniqueness).
+    Every column and check is in exactly one part; rows keep their order, so failure indices
+    are the frame's."""
+    names = list(schema.columns)
+    if len(names) <= PART:
+        return [(frame, schema)]
+    present = set(frame.columns)
+    parts = []
+    for start in range(0, len(names), PART):
+        group = names[start : start + PART]
+        part = copy.copy(schema)  # shallow: the column objects are shared, never changed
+        part.columns = {n: schema.columns[n] for n in group}
+        if start:
+            part.checks, part.unique = [], None
+        wanted = set(group)
+        for n in group:
+            for check in schema.columns[n].checks:
+                wanted.update(getattr(check, "reads", ()))
+        if not start:
+            for check in schema.checks:
+                wanted.update(getattr(check, "reads", ()))
+            wanted.update(schema.unique or ())
+        parts.append((frame.select([c for c in frame.columns if c in wanted & present]), part))
+    return parts
+
+
 def validate(
     frame: pl.DataFrame,
     schema: pa.DataFrameSchema,
@@ -169,15 +209,19 @@ def validate(
     file: str | None = None,
 ) -> ValidationReport:
     """Validate a collected frame, gathering every failure into one ``ValidationFailed``."""
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
+    failures = []
+    for part_frame, part in _parts(frame, schema):
+        try:
+            part.validate(part_frame, lazy=True)
+        except pa.errors.SchemaErrors as err:
+            failures.append(err.failure_cases)
+    if failures:
         raise ValidationFailed(
             f"{layer} data failed validation",
             file=file,
             fix="these are pipeline or spec defects, or an export that breaks the survey's routing; "
             "each line names the export row, column and rule",
-            problems=_problems(err.failure_cases, frame, spec),
+            problems=_problems(pl.concat(failures, how="diagonal_relaxed"), frame, spec),
         ) from None
     n_checks = sum(len(c.checks) + 1 for c in schema.columns.values()) + len(schema.checks)
     return ValidationReport(layer, frame.height, frame.width, n_checks)

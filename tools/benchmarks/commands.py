@@ -2,9 +2,10 @@
 
 ``python -m tools.benchmarks.commands`` imports the reference JOQ month 2025-01 into a scratch
 database, codes it once with the bundled model (cold: every embedding computed), then times
-`joq code` again (warm: every embedding cached), `joq report`, `joq review` and `joq agreement`,
-and `survey run` on the 320-row reference export with its default options. Medians of 3; prints
-JSON. Whether a command imported torch is read from ``sys.modules`` in the same process.
+`joq code` again (warm: nothing changed, so the stored result is reused), `joq code` after a new
+human decision each time (embeddings cached, but the answers are scored again), `joq report`,
+`joq review` and `joq agreement`, and `survey run` on the 320-row reference export with its
+default options (first run into an empty folder, then re-runs). Medians of 3; prints JSON. Whether a command imported torch is read from ``sys.modules`` in the same process.
 """
 
 from __future__ import annotations
@@ -51,6 +52,44 @@ def timed(args: list[str]) -> tuple[float, float, bool]:
     return seconds, cpu, "NO-TORCH" not in done.stderr
 
 
+def decide_one(db: Path, k: int) -> None:
+    """Record one more human decision (answer ``k``, code 'other'), as a coder applying a sheet
+    would: the next `joq code` must score the month again."""
+    import polars as pl
+
+    from pipeline.joq import review, store
+
+    con = store.connect(db)
+    try:
+        answer = store.responses(con, MONTH, usable_only=True)["response_id"][k]
+        decision = pl.DataFrame(
+            {
+                "response_id": [answer],
+                "codes": [["other"]],
+                "exclude_quote": [None],
+                "note": [None],
+            },
+            schema={
+                "response_id": pl.String,
+                "codes": pl.List(pl.String),
+                "exclude_quote": pl.Boolean,
+                "note": pl.String,
+            },
+        )
+        review.store_decisions(con, MONTH, decision, "bench")
+    finally:
+        con.close()
+
+
+def summary(runs: list[tuple[float, float, bool]]) -> dict:
+    return {
+        "s": statistics.median(s for s, _, _ in runs),
+        "cpu_s": statistics.median(c for _, c, _ in runs),
+        "torch": any(t for _, _, t in runs),
+        "runs": len(runs),
+    }
+
+
 def measure(repeat: int = 3) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="joinedup-bench-"))
     where = ["--db", str(tmp / "joq.duckdb"), "--out", str(tmp / "out")]
@@ -70,19 +109,23 @@ def measure(repeat: int = 3) -> dict:
             str(JOQ / f"{MONTH}_split.csv"),
             *where,
         ],
-        "survey run (320 rows)": ["survey", "run", str(SURVEY), "--out", str(tmp / "survey")],
     }
     out: dict = {
         "joq code (cold cache)": {"s": cold, "cpu_s": cold_cpu, "torch": cold_torch, "runs": 1}
     }
     for name, args in commands.items():
-        runs = [timed(args) for _ in range(repeat)]
-        out[name] = {
-            "s": statistics.median(s for s, _, _ in runs),
-            "cpu_s": statistics.median(c for _, c, _ in runs),
-            "torch": any(t for _, _, t in runs),
-            "runs": repeat,
-        }
+        out[name] = summary([timed(args) for _ in range(repeat)])
+    changed = []
+    for k in range(repeat):
+        decide_one(tmp / "joq.duckdb", k)
+        changed.append(timed(commands["joq code (warm cache)"]))
+    out["joq code (warm, a decision changed)"] = summary(changed)
+    # survey: each first run into its own empty folder, then re-runs into the first one
+    survey = ["survey", "run", str(SURVEY), "--out"]
+    fresh = [timed([*survey, str(tmp / f"survey{k}")]) for k in range(repeat)]
+    out["survey run (320 rows)"] = summary(fresh)
+    again = [timed([*survey, str(tmp / "survey0")]) for _ in range(repeat)]
+    out["survey run (320 rows, re-run)"] = summary(again)
     return out
 
 
