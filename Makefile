@@ -16,6 +16,7 @@ EXPORT ?=
 SURVEY_EXPORT = $(or $(EXPORT),$(REFERENCE_EXPORT))
 OUT ?= reports/out
 SEED ?= 20250116
+TEST_WORKERS ?= 2
 
 .PHONY: help install report survey joq test verify lint reference-data docs bench eval-real fuzz clean
 
@@ -46,10 +47,10 @@ report: $(STAMP) ## Run the survey on EXPORT=path (SURVEY=name: drafts a spec fi
 		$(VENV)/bin/joinedup survey run $(SURVEY_EXPORT) --survey $(SURVEY) --out $(OUT) --allow-draft; \
 	else $(VENV)/bin/joinedup survey run $(SURVEY_EXPORT) --survey $(SURVEY) --out $(OUT); fi
 
-test: $(STAMP) ## Lint (ruff check + format check), run the test suite, and verify the published figures
+test: $(STAMP) ## Lint (ruff check + format check), run the test suite (TEST_WORKERS=2 processes, one test file each at a time), and verify the published figures
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 	$(VENV)/bin/joinedup survey verify $(SURVEY_EXPORT) --survey $(SURVEY) --out $(OUT)
 
 verify: $(STAMP) ## Regenerate tables from the reference export and compare with the published figures

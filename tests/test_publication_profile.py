@@ -10,21 +10,11 @@ import pytest
 from markupsafe import escape
 from openpyxl import load_workbook
 
-from pipeline.core.paths import REFERENCE_DATA
-from pipeline.survey.flow import run_survey
 
-EXPORT = REFERENCE_DATA / "interactions_2025_export.csv"
-
-
-@pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    return run_survey(
-        EXPORT,
-        "interactions_2025",
-        tmp_path_factory.mktemp("pub"),
-        profile="publication",
-        suggest=False,
-    )
+@pytest.fixture
+def published(publication_run) -> Path:
+    """The session's publication-profile run of the reference export (conftest)."""
+    return publication_run
 
 
 def _suppressed_rows(csv: Path) -> list[tuple[str, str]]:

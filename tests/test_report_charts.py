@@ -7,8 +7,6 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.core.paths import REFERENCE_DATA
-from pipeline.survey.flow import run_survey
 from pipeline.survey.report import charts
 
 LONG = "Sharing general information to support young people and their families in the area"
@@ -57,12 +55,8 @@ def test_the_legend_sits_below_the_axis_title():
     assert legend_top > axis_title_y + 4
 
 
-def test_tables_xlsx_is_one_publication_sheet_per_table(tmp_path):
-    out = run_survey(
-        REFERENCE_DATA / "interactions_2025_export.csv", "interactions_2025", tmp_path,
-        suggest=False, profile="publication",
-    )  # fmt: skip
-    wb = load_workbook(out / "tables.xlsx")
+def test_tables_xlsx_is_one_publication_sheet_per_table(publication_run):
+    wb = load_workbook(publication_run / "tables.xlsx")
     assert wb.sheetnames[0] == "Contents" and "text-3.21" in wb.sheetnames
     ws = wb["table-F-1"]
     assert ws["A1"].value == "Which of the following best describes the sector you work in?"
