@@ -30,7 +30,8 @@ out = {}
 for name, args in json.loads(sys.argv[1]):
     r = CliRunner().invoke(app, args)
     heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "sentence_transformers", "sklearn"})
-    out[name] = {"exit": r.exit_code, "output": r.output, "heavy": heavy}
+    out[name] = {"exit": r.exit_code, "output": r.output, "heavy": heavy,
+                 "openpyxl": "openpyxl" in sys.modules}
 print(json.dumps(out))
 """
 
@@ -136,6 +137,7 @@ def test_a_code_rerun_with_nothing_changed_writes_the_same_bytes_without_scikit_
     code = result["code"]
     assert code["exit"] == 0, code["output"]
     assert code["heavy"] == []  # neither the model nor scikit-learn: nothing was scored
+    assert not code["openpyxl"]  # it writes CSV only
     assert "nothing changed since the last run" in code["output"]
     assert _outputs(out) == first
 
@@ -170,3 +172,12 @@ def test_a_code_rerun_recomputes_when_a_decision_the_frame_a_threshold_or_the_im
     store.mark_needs_recode(s.con, MONTH, "the export was replaced", "now")
     assert not flow.run_code(s, MONTH, {"accept": 0.61}).cached
     s.con.close()
+
+
+def test_the_xlsx_control_character_pattern_is_openpyxls_own():
+    """export.py keeps openpyxl's pattern without importing openpyxl (CSV-only commands)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from pipeline.core.safety import export
+
+    assert export.ILLEGAL_CHARACTERS_RE.pattern == ILLEGAL_CHARACTERS_RE.pattern

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -26,7 +27,9 @@ from pipeline.core.errors import Problems
 from pipeline.core.timeutil import generation_stamp
 from pipeline.joq import store
 from pipeline.joq.frames import Frame
-from pipeline.joq.workbook import Returned, SheetState
+
+if TYPE_CHECKING:  # workbook imports openpyxl: loaded by the commands that write or read a sheet
+    from pipeline.joq.workbook import Returned, SheetState
 
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0"}
@@ -178,6 +181,8 @@ def make_state(
     last = store.last_seqs(con, month)
     seqs = {r: last.get(r, (0, None))[0] for r in ids}
     sid = sheet_id(month, coder, kind, frame.version, seqs)
+    from pipeline.joq.workbook import SheetState
+
     return SheetState(sid, month, coder, kind, frame.version, seed, seqs)
 
 

@@ -14,17 +14,18 @@ import zipfile
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from pipeline.core.safety.atomic import atomic_write_bytes
 from pipeline.core.timeutil import generation_time
+
+if (
+    TYPE_CHECKING
+):  # openpyxl is imported by the functions that write XLSX: CSV-only commands skip it
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 _TRIGGER_PATTERN = r"^[=+\-@\t\r\n\x00]"
@@ -32,6 +33,8 @@ SHEET_NAME_MAX = 31
 EXCEL_CELL_MAX = 32_767
 _SHEET_BAD_CHARS = re.compile(r"[\[\]:*?/\\]")
 _TRUNCATED = "… [truncated]"
+# openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE (control characters XML 1.0 forbids), without the import
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def neutralise(value: str) -> str:
@@ -118,6 +121,9 @@ def _put(ws: Worksheet, row: int, col: int, value: object) -> int:
 
 def _fill_sheet(ws: Worksheet, df: pl.DataFrame, notes: list[str]) -> None:
     widths = [0] * df.width
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     bold = Font(bold=True)
     for j, name in enumerate(df.columns, start=1):
         widths[j - 1] = _put(ws, 1, j, name)
@@ -159,6 +165,8 @@ def write_xlsx(
     ``pipeline.core.timeutil.generation_time()`` so the bytes are reproducible.
     """
     notes = notes or {}
+    from openpyxl import Workbook
+
     wb = Workbook()
     wb.remove(wb.active)
     for key, name in zip(sheets, excel_sheet_names(list(sheets)), strict=True):
@@ -179,6 +187,8 @@ def excel_text(value: str) -> str:
 
 def save_workbook(wb: Workbook, path: Path) -> None:
     """Save atomically with fixed properties and zip timestamps (same inputs, same bytes)."""
+    from openpyxl.writer.excel import ExcelWriter
+
     stamp = generation_time()
     naive = stamp.replace(tzinfo=None)
     wb.properties.created = naive
