@@ -181,3 +181,22 @@ def test_the_xlsx_control_character_pattern_is_openpyxls_own():
     from pipeline.core.safety import export
 
     assert export.ILLEGAL_CHARACTERS_RE.pattern == ILLEGAL_CHARACTERS_RE.pattern
+
+
+def test_large_file_digests_are_remembered_until_the_file_changes(tmp_path):
+    """The model's weights are hashed once per change, not once per command."""
+    from pipeline.core.hashing import file_sha256, remembered_sha256
+
+    weights, memo = tmp_path / "model.safetensors", tmp_path / "cache" / "digests.json"
+    weights.write_bytes(b"weights v1")
+    first = remembered_sha256(weights, memo)
+    assert first == file_sha256(weights) and memo.is_file()
+    # the remembered digest is what a second call returns while the file's stat is unchanged
+    known = json.loads(memo.read_text())
+    known[str(weights.resolve())]["sha256"] = "remembered"
+    memo.write_text(json.dumps(known))
+    assert remembered_sha256(weights, memo) == "remembered"
+    weights.write_bytes(b"weights v2, another size")
+    assert remembered_sha256(weights, memo) == file_sha256(weights)
+    memo.write_text("{not json")  # a damaged memo costs the hashing, nothing else
+    assert remembered_sha256(weights, memo) == file_sha256(weights)

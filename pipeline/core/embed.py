@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 
 from pipeline.core.errors import InputError
-from pipeline.core.hashing import file_sha256
+from pipeline.core.hashing import remembered_sha256
 
 MODEL_ENV = "JOINEDUP_EMBEDDING_MODEL"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
@@ -52,8 +52,11 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 @cache
 def _file_sha256(path: Path) -> str:
-    """Cached: the weights are hashed once per process, not once per embedder."""
-    return file_sha256(path)
+    """Cached: the weights are hashed once per process, not once per embedder, and once per change
+    across processes (``weights_sha256.json`` in the user cache folder)."""
+    from pipeline.core.paths import user_cache_dir
+
+    return remembered_sha256(path, user_cache_dir() / "weights_sha256.json")
 
 
 def default_model_path() -> Path:
