@@ -347,7 +347,8 @@ def render(res: dict) -> None:
             f"| JOQ {int(n):,} answers measured (throughput, peak memory, warm re-run) | "
             f"cold `joq code` {c['s']:.0f} s ({r['answers_per_s_cold']:.0f} answers/s), peak "
             f"{max(r[k]['peak_mb'] for k in JOQ_STEPS)} MB, warm re-run "
-            f"{r['code (warm)']['s']:.1f} s ({100 * r['warm_over_cold']:.1f}% of cold) | yes |"
+            f"{r['code (warm)']['s']:.1f} s ({100 * r['warm_over_cold']:.1f}% of cold), "
+            f"re-scored with cached embeddings {r['code (rescore)']['s']:.1f} s | yes |"
         )
     cod = [
         "## Coding scale (JOQ embeddings, CPU)",
@@ -389,7 +390,7 @@ def render(res: dict) -> None:
     print(text)
 
 
-JOQ_STEPS = ("import", "code (cold)", "code (warm)", "report", "review")
+JOQ_STEPS = ("import", "code (cold)", "code (warm)", "code (rescore)", "report", "review")
 
 
 def joq_scale_section(res: dict) -> list[str]:
@@ -400,18 +401,24 @@ def joq_scale_section(res: dict) -> list[str]:
         "",
         "The reference month's rows resampled to N distinct answers, the 2025-01 frame, each "
         "command in a fresh process (wall s / CPU s / peak MB); the cold `joq code` embeds every "
-        "answer with the bundled model, the warm one finds every embedding cached.",
+        "answer with the bundled model; warm: run again with nothing changed (the stored result is "
+        "reused); rescore: the stored result forgotten (what a new decision or a frame edit "
+        "does), every embedding cached.",
         "",
     ]
     if not runs:
         return [*out, "Not measured in this run (`--joq-large ''`).", ""]
-    out += ["| answers | " + " | ".join(JOQ_STEPS) + " | answers/s (cold code) | warm / cold |"]
-    out += ["|" + "---|" * (len(JOQ_STEPS) + 3)]
+    out += [
+        "| answers | "
+        + " | ".join(JOQ_STEPS)
+        + " | answers/s (cold code) | warm / cold | rescore / cold |"
+    ]
+    out += ["|" + "---|" * (len(JOQ_STEPS) + 4)]
     for n, r in runs.items():
         cells = [f"{r[k]['s']:.1f} / {r[k]['cpu_s']:.1f} / {r[k]['peak_mb']}" for k in JOQ_STEPS]
         out.append(
             f"| {int(n):,} | " + " | ".join(cells) + f" | {r['answers_per_s_cold']:.0f} | "
-            f"{100 * r['warm_over_cold']:.1f}% |"
+            f"{100 * r['warm_over_cold']:.1f}% | {100 * r['rescore_over_cold']:.1f}% |"
         )
     loads = "; ".join(f"{n}: {r['load_start']} -> {r['load_end']}" for n, r in runs.items())
     return [*out, "", f"Load average (1, 5, 15 min) at start and end: {loads}.", ""]
