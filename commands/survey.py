@@ -74,14 +74,23 @@ def run(
         bool,
         typer.Option("--strict", help="refuse to run while any 'Other' answer is unreviewed"),
     ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="recompute even when nothing changed since the report was written"
+        ),
+    ] = False,
 ) -> None:
     """Run every stage and write the report directory; the report path is the last line.
+    When nothing that decides the report changed since it was written (export, spec, templates,
+    code, packages, options, key) and it is intact, it is kept as it is (say --fresh to redo it).
 
     Example: joinedup survey run data/reference/interactions_2025_export.csv
     """
     from pipeline.survey.flow import Prepared, run_survey
 
     seen: list[Prepared] = []
+    reused: list[Path] = []
     final = run_survey(
         export,
         survey,
@@ -93,8 +102,22 @@ def run(
         check_published=check_published,
         strict=strict,
         on_prepared=seen.append,
+        fresh=fresh,
+        on_reused=reused.append,
     )
-    _summary(final, seen[0].cleaned.other_review, export, survey)
+    if reused:
+        import polars as pl
+
+        from pipeline.survey.clean import WORKING
+
+        typer.echo(
+            "nothing changed since this report was written (same export, spec, templates, code "
+            "and options): kept as it is; --fresh recomputes it"
+        )
+        review = pl.read_csv(final / WORKING / "other_review.csv", infer_schema=False)
+    else:
+        review = seen[0].cleaned.other_review
+    _summary(final, review, export, survey)
     typer.echo(f"Report written to {final}/report.html")
 
 

@@ -19,7 +19,10 @@ EXPORT = str(REFERENCE_DATA / "interactions_2025_export.csv")
 
 
 def survey_run(out: Path):
-    return runner.invoke(app, ["survey", "run", EXPORT, "--out", str(out), "--no-suggest"])
+    # --fresh: these tests are about the writes of a run, so a re-run always writes
+    return runner.invoke(
+        app, ["survey", "run", EXPORT, "--out", str(out), "--no-suggest", "--fresh"]
+    )
 
 
 def assert_message(result, code: int, *phrases: str) -> None:

@@ -151,3 +151,55 @@ def test_failure_mid_run_leaves_previous_report_intact(runs, tmp_path, monkeypat
     after = {p.relative_to(final): p.read_bytes() for p in _files(final)}
     assert after == before
     assert [p.name for p in tmp_path.iterdir()] == [final.name]  # no temporary directories left
+
+
+def test_a_rerun_with_nothing_changed_keeps_the_report_and_any_change_recomputes(
+    runs, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1738800000")
+    final = tmp_path / runs[0].name
+    shutil.copytree(runs[0], final)  # run A's report: written for these very inputs
+    args = ["survey", "run", str(EXPORT), "--out", str(tmp_path), "--no-suggest"]
+    before = {p.relative_to(final): (p.read_bytes(), p.stat().st_mtime_ns) for p in _files(final)}
+
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "nothing changed since this report was written" in res.output
+    assert "'Other' answer(s)" in res.output  # the unreviewed texts are still listed
+    assert res.output.rstrip().endswith("report.html")
+    after = {p.relative_to(final): (p.read_bytes(), p.stat().st_mtime_ns) for p in _files(final)}
+    assert after == before  # not one file rewritten
+
+    (final / "report.html").write_text("edited by hand")  # an output no longer as written
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0 and "nothing changed" not in res.output
+    assert (final / "report.html").read_bytes() == (runs[0] / "report.html").read_bytes()
+
+    res = CliRunner().invoke(app, [*args, "--fresh"])
+    assert res.exit_code == 0 and "nothing changed" not in res.output
+    res = CliRunner().invoke(app, [*args, "--profile", "publication"])  # another option
+    assert res.exit_code == 0 and "nothing changed" not in res.output
+    assert (final / "manifest.json").read_text().count('"profile": "publication"') == 1
+
+
+def test_the_rerun_key_changes_with_each_input_the_report_depends_on(tmp_path):
+    from pipeline.survey import rerun
+
+    export = tmp_path / "e.csv"
+    export.write_text("a\n1\n")
+    spec = tmp_path / "q.yaml"
+    spec.write_text("x: 1\n")
+    opts = {"profile": "analysis", "strict": False}
+    base = rerun.run_key(export, {"questionnaire": spec}, opts, "kf_1")
+    assert rerun.run_key(export, {"questionnaire": spec}, opts, "kf_1") == base
+    assert rerun.run_key(export, {"questionnaire": spec}, opts, "kf_2") != base
+    assert rerun.run_key(export, {"questionnaire": spec}, {**opts, "strict": True}, "kf_1") != base
+    spec.write_text("x: 2\n")
+    assert rerun.run_key(export, {"questionnaire": spec}, opts, "kf_1") != base
+    spec.write_text("x: 1\n")
+    export.write_text("a\n2\n")
+    assert rerun.run_key(export, {"questionnaire": spec}, opts, "kf_1") != base

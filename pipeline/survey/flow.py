@@ -217,8 +217,14 @@ def run_survey(
     check_published: bool = False,
     strict: bool = False,
     on_prepared: Callable[[Prepared], None] | None = None,
+    fresh: bool = False,
+    on_reused: Callable[[Path], None] | None = None,
 ) -> Path:
     """The whole survey pipeline; returns the report directory.
+
+    When the report directory was written by a run with exactly these inputs, code, packages
+    and options and is intact (``pipeline.survey.rerun``), nothing is recomputed: ``on_reused``
+    is told and the directory returned as it is, unless ``fresh``.
 
     ``on_prepared`` sees the cleaned data before anything is written (the CLI keeps it for its
     summary of unreviewed "Other" answers, so the summary never depends on where files go).
@@ -229,7 +235,26 @@ def run_survey(
     the export they were computed from) and adds a short appendix; ``strict`` refuses
     unreviewed "Other" texts before anything is written.
     """
-    refuse_draft(load_questionnaire(survey), allow_draft)
+    from pipeline.survey import rerun
+
+    spec = load_questionnaire(survey)
+    refuse_draft(spec, allow_draft)
+    options = {
+        "profile": profile,
+        "suggest": suggest,
+        "model": model,
+        "sheet": sheet,
+        "allow_draft": allow_draft,
+        "check_published": check_published,
+        "strict": strict,
+    }
+    key = rerun.run_key(Path(export), decisive_inputs(spec), options, key_fingerprint(load_key()))
+    previous = output_dir(Path(out_root), spec.survey)
+    if not fresh and rerun.unchanged(previous, WORKING, key):
+        # a strict run with this key succeeded, so no "Other" text was unreviewed then either
+        if on_reused is not None:
+            on_reused(previous)
+        return previous
     p = prepare(export, survey, suggest=suggest, model=model, sheet=sheet)
     if strict:
         refuse_unreviewed(p)
@@ -241,6 +266,7 @@ def run_survey(
     with staged_dir(final) as out:
         write_core(out, p, manifest)
         _tables_and_report(out, p, manifest, profile, check_published)
+        rerun.write_record(out, WORKING, key)
     return final
 
 

@@ -134,7 +134,9 @@ TARGETS = {
     "joq review": 1.5,
     "joq agreement": 1.5,
     "joq code (warm cache)": 2.0,
+    "joq code (warm, a decision changed)": 2.0,
     "survey run (320 rows)": 2.0,
+    "survey run (320 rows, re-run)": 2.0,
 }
 
 
