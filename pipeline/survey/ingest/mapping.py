@@ -342,8 +342,19 @@ def to_frame(
         frames.append(_chunk_frame(g, start, mapping, spec, bad))
         names |= _names(g, start, mapping)
     bad.raise_if_any(grid.path)
-    frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=True)
+    frame = frames[0] if len(frames) == 1 else _stack(frames)
     return _null_unanswered_multis(frame, spec), sorted(names)
+
+
+def _stack(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The chunks' frames as one contiguous frame, column by column, each column's pieces
+    dropped once joined: ``pl.concat(frames, rechunk=True)`` held every chunk and the joined copy
+    at once (about 0.9 GB extra at 1M rows). Contiguous, because later stages would otherwise
+    rechunk the wide frame themselves (a horizontal expression over many chunks copies it)."""
+    names = frames[0].columns
+    return pl.DataFrame(
+        [pl.concat([f.drop_in_place(name) for f in frames], rechunk=True) for name in names]
+    )
 
 
 def _chunk_frame(
