@@ -86,7 +86,8 @@ def loop_long(responses: pl.DataFrame, spec: Questionnaire, loop: str) -> pl.Dat
     background = [c for c in background_columns(spec) if c in responses.columns]
     stems = [_stems(spec, loop, code) for code in codes]
     n = responses.height
-    picks = []
+    rank = {code: r for r, code in enumerate(sorted(codes))}  # the item column's string order
+    srcs, ks = [], []
     for k, renames in enumerate(stems):  # which respondents each item keeps
         gate = next((src for src, stem in renames.items() if stem == GATE), None)
         keep = (
@@ -94,14 +95,16 @@ def loop_long(responses: pl.DataFrame, spec: Questionnaire, loop: str) -> pl.Dat
             if gate is not None
             else pl.int_range(0, n, eager=True, dtype=pl.get_index_type())
         )
-        picks.append(pl.DataFrame({"_src": keep, "_k": pl.repeat(k, keep.len(), eager=True)}))
-    rank = {code: r for r, code in enumerate(sorted(codes))}  # the item column's string order
-    picked = pl.concat(picks)
-    order = picked.with_columns(
-        _row=responses["_row"].gather(picked["_src"]),
-        _rank=pl.col("_k").replace_strict({k: rank[c] for k, c in enumerate(codes)}),
-    ).sort(["_row", "_rank"])
-    src, k_of = order["_src"], order["_k"].cast(pl.get_index_type())
+        srcs.append(keep)
+        ks.append(pl.repeat(k, keep.len(), eager=True, dtype=pl.get_index_type()))
+    src, k_of = pl.concat(srcs), pl.concat(ks)
+    del srcs, ks
+    # one integer key, row then item: a single-column sort, no row encoding of two columns
+    ranks = k_of.replace_strict({k: rank[c] for k, c in enumerate(codes)}, return_dtype=pl.Int64)
+    order = (responses["_row"].gather(src) * len(codes) + ranks).arg_sort()
+    del ranks
+    src, k_of = src.gather(order), k_of.gather(order)
+    del order
     out: dict[str, pl.Series] = {
         "_respondent": responses["_respondent"].gather(src),
         "_row": responses["_row"].gather(src),
@@ -110,10 +113,10 @@ def loop_long(responses: pl.DataFrame, spec: Questionnaire, loop: str) -> pl.Dat
     }
     for c in background:
         out[c] = responses[c].gather(src)
+    at = k_of * n + src  # the cell's position in the items' columns stacked end to end
     for j, stem in enumerate(stems[0].values()):  # every item has the same stems, in order
         stacked = pl.concat([responses[list(renames)[j]] for renames in stems], rechunk=True)
-        out[stem] = stacked.gather(k_of * n + src).alias(stem)
-        del stacked
+        out[stem] = stacked.gather(at).alias(stem)
     long = pl.DataFrame(out)
     return long.select(FRONT + [c for c in long.columns if c not in FRONT])
 

@@ -127,7 +127,9 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             result = stages(path, Path(tmp) / "report")
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_mb"] = usage.ru_maxrss / 1024
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime  # start-up included; steadier than wall
     print(json.dumps(result))
 
 
