@@ -385,9 +385,20 @@ def render(res: dict) -> None:
         "changes little; the default stays batch 32 (`pipeline/core/embed.py`).",
         "",
     ]
-    text = "\n".join(lines + tgt + [""] + cod + joq_scale_section(res) + [PROFILE])
+    text = "\n".join(
+        lines + tgt + [""] + cod + joq_scale_section(res) + [PROFILE] + notes_sections()
+    )
     (HERE / "results.md").write_text(text)
     print(text)
+
+
+NOTES = HERE / "notes"
+
+
+def notes_sections() -> list[str]:
+    """Hand-written sections kept beside the generated tables (``notes/*.md``, in name order), so
+    a round's profile and side-by-side measurements survive the next ``make bench``."""
+    return [p.read_text().rstrip() + "\n" for p in sorted(NOTES.glob("*.md"))]
 
 
 JOQ_STEPS = ("import", "code (cold)", "code (warm)", "code (rescore)", "report", "review")
