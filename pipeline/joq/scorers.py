@@ -261,7 +261,8 @@ def score(inp: CodeInputs, th: Thresholds, seed: int) -> Scores:
     pseudo = pseudo_labels(inp, hits > 0, veto)
     weak_w = {}
     if th.phrase_trust_prior > 0 and pseudo:
-        trust = dict(zip(inp.codes, phrase_trust(inp, hits > 0, veto, th.phrase_trust_prior)))
+        trust = phrase_trust(inp, hits > 0, veto, th.phrase_trust_prior)
+        trust = dict(zip(inp.codes, trust, strict=True))
         weak_w = {r: min(trust[c] for c in cs) for r, cs in pseudo.items()}
     few, few_seg = fewshot_scores(
         inp,

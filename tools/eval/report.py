@@ -37,6 +37,8 @@ def render(
     methods: Mapping[str, str],
     notes: Sequence[str] = (),
     drafts: pl.DataFrame | None = None,
+    diagnosis: pl.DataFrame | None = None,
+    flat: str = "",
 ) -> str:
     """The whole page; ``methods`` maps method name -> one-line description."""
     names = list(methods)
@@ -100,6 +102,7 @@ def render(
     out += [
         *(f"- {n}" for n in notes),
         "",
+        *(diagnosis_section(diagnosis, flat) if diagnosis is not None and diagnosis.height else []),
         "## Macro-F1 by human-coded answers (mean over months)",
         "",
         curve_table(curve, names, "macro_f1"),
@@ -188,6 +191,47 @@ def draft_section(drafts: pl.DataFrame) -> list[str]:
                     r["labels"],
                 ]
                 for r in drafts.iter_rows(named=True)
+            ],
+        ),
+        "",
+    ]
+
+
+def diagnosis_section(diag: pl.DataFrame, flat: str) -> list[str]:
+    return [
+        "## Why the curve was flat",
+        "",
+        flat,
+        "",
+        "Mean over months, eval answers only where it says so. Human weight: human-coded answers "
+        "plus history_weight x earlier months' answers; weak weight: the phrase-labelled answers' "
+        "total training weight.",
+        "",
+        _table(
+            [
+                "setting",
+                "coded",
+                "human weight",
+                "weak labels",
+                "weak weight",
+                "eval answers a phrase outscores the model on",
+                "eval answers coded by the fallback",
+                "codes per eval answer (machine)",
+                "codes per eval answer (gold)",
+            ],
+            [
+                [
+                    r["setting"],
+                    r["n_coded"],
+                    f"{r['human_weight']:.0f}",
+                    f"{r['weak_labels']:.0f}",
+                    f"{r['weak_weight']:.0f}",
+                    f"{r['phrase_over_model']:.1f}",
+                    f"{r['fallback_answers']:.1f}",
+                    f"{r['machine_codes_per_answer']:.2f}",
+                    f"{r['gold_codes_per_answer']:.2f}",
+                ]
+                for r in diag.iter_rows(named=True)
             ],
         ),
         "",
