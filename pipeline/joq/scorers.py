@@ -223,6 +223,7 @@ def fewshot_scores(
     x = x_all[[pos[i] for i in rows]]
     w = np.array([1.0] * len(train_ids) + [th.pseudo_weight * weak_w.get(i, 1.0) for i in weak])
     y = np.array([[code in labels[i] for code in inp.codes] for i in rows], dtype=int)
+    y = y.reshape(len(rows), len(inp.codes))  # no row of this month: earlier months alone train
     if hist:
         x = np.vstack([x, x_history])
         y = np.vstack([y, np.array([[c in h for c in inp.codes] for h in hist], dtype=int)])
