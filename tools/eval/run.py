@@ -225,7 +225,7 @@ def draft_rows(
             rows.append({"data": m.name, **q})
     for month, export in sorted(reference.reference_months(ref_dir).items()) if ref_dir else []:
         frame = load_frame(month)
-        df, _ = importer.parse_export(export, month, frame.sectors)
+        df = importer.parse_export(export, month, frame.sectors).frame
         split = pl.read_csv(ref_dir / f"{month}_split.csv", infer_schema=False)
         gold_df = pl.read_csv(ref_dir / f"{month}_gold.csv", infer_schema=False)
         train = set(split.filter(pl.col("split").is_in(["sample", "exemplar"]))["response_id"])
