@@ -126,6 +126,8 @@ def render(
         "",
         curve_table(loop, sorted(loop["method"].unique().to_list()), "macro_f1"),
         "",
+        loop_verdict(loop),
+        "",
         "## Time per month (seconds, coding only; embeddings cached)",
         "",
         _table(
@@ -236,3 +238,35 @@ def diagnosis_section(diag: pl.DataFrame, flat: str) -> list[str]:
         ),
         "",
     ]
+
+
+def loop_verdict(loop: pl.DataFrame, control: str = "random", key: str = "mean_kappa") -> str:
+    """Whether any queue order learns faster than random review beyond the intervals: its lower
+    bound above random's upper bound at some round after the start."""
+    ctl = {r["n_coded"]: r for r in loop.filter(pl.col("method") == control).iter_rows(named=True)}
+    start = min(ctl) if ctl else 0
+    wins = [
+        f"{r['method']} at {r['n_coded']} coded ({r[key]:.3f}, lower bound {r[f'{key}_lo']:.2f} "
+        f"above random's upper {ctl[r['n_coded']][f'{key}_hi']:.2f})"
+        for r in loop.filter(pl.col("method") != control)
+        .sort("method", "n_coded")
+        .iter_rows(named=True)
+        if r["n_coded"] in ctl
+        and r["n_coded"] > start
+        and r[f"{key}_lo"] > ctl[r["n_coded"]][f"{key}_hi"]
+    ]
+    gaps = [
+        r[key] - ctl[r["n_coded"]][key]
+        for r in loop.filter(pl.col("method") != control).iter_rows(named=True)
+        if r["n_coded"] in ctl and r["n_coded"] > start
+    ]
+    if wins:
+        return "Orders that learn faster than random beyond the intervals: " + "; ".join(wins) + "."
+    return (
+        f"No order learns faster than random review beyond the intervals (mean kappa differences "
+        f"from random at rounds after the start: {min(gaps):+.3f} to {max(gaps):+.3f}, each within "
+        "the overlapping 95% intervals), so `joq review` keeps its order (least confident first, "
+        "the review sheet's)."
+        if gaps
+        else ""
+    )
