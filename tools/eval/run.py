@@ -131,7 +131,12 @@ NOTES = (
     "16, 50 steps, torch on 2 threads) had not finished training and re-embedding the month "
     "after 4 min 40 s of CPU (8 min 51 s wall, load average about 7; scratch script, stopped): "
     "far over the one-minute budget, so it was not measured for quality and is not an option.",
-    "Not tried for lack of time: per-code thresholds from cross-validation and all-mpnet-base-v2.",
+    "Per-code accept thresholds from pooled 5-fold cross-validation on the human-coded answers "
+    "(pipeline/joq/tune.py's held-out scores; grid 0.4-0.8 per code with at least 2 positives; "
+    "scratch script on these months, defaults otherwise): macro-F1 0.475 at 24 coded against "
+    "0.446, but 0.471 at 100 against 0.478; not adopted (no consistent gain, and a per-code "
+    "threshold from 1-5 positives is noise).",
+    "Not tried for lack of time: all-mpnet-base-v2 (the opt-in larger model).",
 )
 
 
