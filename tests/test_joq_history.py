@@ -99,3 +99,15 @@ def test_a_later_month_never_teaches_an_earlier_one(two_months):
     flow.run_code(s, "2025-02")
     h = flow.training_history(s, "2025-01", s.frame("2025-01"))
     assert h.texts == [] and flow.run_code(s, "2025-01").n_history == 0
+
+
+def test_a_new_decision_in_an_earlier_month_re_scores_instead_of_reusing_the_stored_result(
+    two_months,
+):
+    s = two_months
+    first = flow.run_code(s, "2025-02")
+    again = flow.run_code(s, "2025-02")
+    assert again.cached and again.n_history == 2 and again.run_id == first.run_id
+    _decide(s, "2025-01", {"R09": ["money"]})  # January gains a decision after February was coded
+    after = flow.run_code(s, "2025-02")
+    assert not after.cached and after.n_history == 3 and after.run_id != first.run_id
