@@ -312,7 +312,9 @@ def code(
     n_other = run.machine.filter(run.machine["code_id"] == "other").height
     typer.echo(
         f"run {run.run_id}: {run.machine['response_id'].n_unique()} answers coded, "
-        f"{n_other} to the other queue, {run.n_training} human-coded used for training; "
+        f"{n_other} to the other queue, {run.n_training} human-coded used for training"
+        + (f" (+{run.n_history} from earlier months)" if run.n_history else "")
+        + "; "
         f"embeddings computed {run.computed}, reused {run.reused}"
         + (
             "; nothing changed since the last run: its stored codes were reused"

@@ -128,3 +128,22 @@ def test_draft_rows_compare_discover_with_the_human_codes():
     assert (rows["one_to_one"] <= rows["draft_codes"]).all()
     page = report.draft_section(rows)
     assert any("one-to-one" in line for line in page)
+
+
+def test_earlier_months_are_the_other_months_coded_answers_never_this_months_eval_texts():
+    ms = months.build_months(_coded(), n_answers=40, n_codes=4, seed=1)
+    splits = {m.name: harness.split(m, 12, seed=3) for m in ms}
+    q1, q2 = ms
+    texts, labels = harness.earlier_months(q1, ms, splits, n=20)
+    q2_text = dict(zip(q2.ids, q2.texts, strict=True))
+    assert texts == [q2_text[r] for r in splits[q2.name].pool[:20]]  # all codes shared here
+    assert labels == [q2.gold[r] for r in splits[q2.name].pool[:20]]
+    assert not set(texts) & set(q1.texts)  # never this month's own answers
+    # an earlier answer with the same text as one of this month's eval answers is left out
+    q1_eval = {t for r, t in zip(q1.ids, q1.texts, strict=True) if r in splits[q1.name].eval_ids}
+    first = q2.ids.index(splits[q2.name].pool[0])  # an answer the earlier month coded
+    same = next(iter(q1_eval))
+    twin_texts = [same if k == first else t for k, t in enumerate(q2.texts)]
+    twin = months.Month("Q2", q2.ids, twin_texts, q2.gold, q2.frame, q2.bare)
+    kept, _ = harness.earlier_months(q1, [q1, twin], splits, n=20)
+    assert same not in kept and len(kept) == 19

@@ -99,3 +99,28 @@ def test_code_inputs_embed_sentences_only_when_sentence_scoring_is_on():
         frame, ["a", "b"], texts, np.ones((2, 4)), embed, {}, Thresholds(sentence_weight=0.5)
     )
     assert on.seg_owner.tolist() == [0, 0] and len(seen) == 3
+
+
+def test_phrase_trust_is_the_smoothed_share_of_phrase_hits_the_people_agree_with():
+    inp = _inputs(n=6)
+    # code a's phrase fired on 4 human-coded answers, the people gave a to 2 of them
+    hits = np.zeros((6, 2), bool)
+    hits[[0, 1, 2, 3], 0] = True
+    lab = {inp.ids[i]: frozenset({"a" if i in (0, 2) else "b"}) for i in range(6)}
+    inp.training = lab
+    veto = np.zeros_like(hits)
+    assert np.allclose(scorers.phrase_trust(inp, hits, veto, 2.0), [(2 + 2) / (4 + 2), 1.0])
+    assert np.allclose(scorers.phrase_trust(inp, hits, veto, 0.0), [0.5, 1.0])
+
+
+def test_earlier_months_are_training_rows_only_when_history_weight_is_on():
+    inp = _inputs(n=8)
+    inp.training = {}  # no human-coded answer this month: the earlier months alone train
+    inp.history_emb = inp.emb.copy()
+    inp.history = [frozenset({"a" if i % 2 == 0 else "b"}) for i in range(8)]
+    x_hist = scorers.history_features(inp, Thresholds(history_weight=0.5))
+    few, _ = scorers.fewshot_scores(inp, Thresholds(history_weight=0.5), 0, {}, x_history=x_hist)
+    assert not np.isnan(few).any() and (few[0::2, 0] > few[0::2, 1]).all()
+    assert scorers.history_features(inp, Thresholds(history_weight=0.0)) is None
+    off, _ = scorers.fewshot_scores(inp, Thresholds(history_weight=0.0), 0, {}, x_history=None)
+    assert np.isnan(off).all()

@@ -296,6 +296,7 @@ class CodeRun:
     computed: int
     reused: int
     cached: bool = False  # nothing had changed: the stored result was written again
+    n_history: int = 0  # earlier months' human-coded answers learnt from
 
 
 def thresholds_for(frame: Frame, overrides: dict | None) -> Thresholds:
@@ -325,6 +326,57 @@ def training_codes(s: Session, month: str) -> dict[str, frozenset[str]]:
     }
 
 
+@dataclass
+class History:
+    """Earlier months' human-coded answers under this frame's codes (``history_weight``)."""
+
+    texts: list[str]
+    codes: list[frozenset[str]]
+    months: dict[str, int]  # month -> answers used
+
+    def record(self, weight: float) -> dict:
+        return {"months": self.months, "answers": len(self.texts), "weight": weight}
+
+
+def training_history(s: Session, month: str, frame: Frame) -> History:
+    """Human-coded answers of every earlier month whose codes map, through the taxonomy theme each
+    code carried in that month (``joq_code_themes``), to a code of this frame. A theme that two of
+    this frame's codes share is ambiguous and is not used; an answer with no mapped code is left
+    out (it would only teach 'none of these')."""
+    by_theme: dict[str, list[str]] = {}
+    for c in frame.codes:
+        if c.id != OTHER:
+            by_theme.setdefault(c.theme, []).append(c.id)
+    target = {t: ids[0] for t, ids in by_theme.items() if len(ids) == 1 and t != OTHER}
+    texts: list[str] = []
+    codes: list[frozenset[str]] = []
+    used: dict[str, int] = {}
+    for earlier in (m for m in store.months(s.con) if m < month):
+        themes = store.query(
+            s.con, "SELECT code_id, theme FROM joq_code_themes WHERE month = ?", [earlier]
+        )
+        to_code = {
+            c: target[t]
+            for c, t in zip(themes["code_id"], themes["theme"], strict=True)
+            if t in target
+        }
+        dec = store.latest_decisions(s.con, earlier).filter(pl.col("codes").is_not_null())
+        if not to_code or dec.height == 0:
+            continue
+        text = dict(
+            store.responses(s.con, earlier, usable_only=True)
+            .select("response_id", "text")
+            .iter_rows()
+        )
+        for rid, cs in zip(dec["response_id"], dec["codes"], strict=True):
+            mapped = frozenset(to_code[c] for c in cs if c in to_code)
+            if mapped and rid in text:
+                texts.append(text[rid])
+                codes.append(mapped)
+                used[earlier] = used.get(earlier, 0) + 1
+    return History(texts, codes, used)
+
+
 def require_reviewed(frame: Frame, allow_draft: bool, path: Path) -> None:
     if frame.status == "draft" and not allow_draft:
         from pipeline.core.errors import SpecError
@@ -349,12 +401,15 @@ def _score_month(
     th: Thresholds,
     seed: int,
     run_id: str,
+    history: History,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Embed (through the cache), score and decide: the machine codes and the other queue."""
     from pipeline.joq import decide, scorers
 
     emb = s.embed(texts)
     inp = scorers.code_inputs(frame, ids, texts, emb, s.embed, training, th)
+    if th.history_weight > 0 and history.texts:
+        inp.history_emb, inp.history = s.embed(history.texts), history.codes
     scores = scorers.score(inp, th, seed)
     machine = decide.decide(scores, inp.codes, ids, th)
     themes = {c.id: c.theme for c in frame.codes}
@@ -377,6 +432,13 @@ def _score_month(
     return machine, other
 
 
+def history_key(history: History | None) -> list:
+    """The earlier months' training rows, order-free, for the result cache and the run id."""
+    if history is None:
+        return []
+    return sorted(zip(history.texts, (sorted(c) for c in history.codes), strict=True))
+
+
 def code_key(
     s: Session,
     month: str,
@@ -385,10 +447,12 @@ def code_key(
     th: Thresholds,
     training: dict[str, frozenset[str]],
     seed: int,
+    history: History | None = None,
 ) -> str:
     """The hash of everything that decides a month's machine codes: the answers (ids and texts),
-    the embedding model, the frame and taxonomy files' bytes, thresholds, human decisions, seed,
-    and the code (joinedup's own source and the numeric libraries' versions)."""
+    the embedding model, the frame and taxonomy files' bytes, thresholds, human decisions (this
+    month's and the earlier months' it learns from), seed, and the code (joinedup's own source
+    and the numeric libraries' versions)."""
     from importlib.metadata import version
 
     from pipeline.core.hashing import source_digest
@@ -405,6 +469,7 @@ def code_key(
         str(seed),
         json.dumps(sorted((k, sorted(v)) for k, v in training.items())),
         json.dumps([ids, texts]),
+        json.dumps(history_key(history)),
     ):
         h.update(part.encode() + b"\0")
     for path in (
@@ -428,7 +493,9 @@ def run_code(
     usable = _require_month(s, month).filter(pl.col("usable"))
     ids, texts = usable["response_id"].to_list(), usable["text"].to_list()
     training = training_codes(s, month)
-    key = code_key(s, month, ids, texts, th, training, seed)
+    # earlier months' decisions (queries only; embedded only when the month is scored)
+    history = training_history(s, month, frame) if th.history_weight > 0 else History([], [], {})
+    key = code_key(s, month, ids, texts, th, training, seed, history)
     run_id = hashlib.sha256(
         json.dumps(
             [
@@ -437,6 +504,7 @@ def run_code(
                 s.embedder.model_id,
                 th.model_dump(),
                 sorted((k, sorted(v)) for k, v in training.items()),
+                *([history_key(history)] if history.texts else []),
             ],
             sort_keys=True,
         ).encode()
@@ -446,7 +514,9 @@ def run_code(
     if hit is not None:
         machine, other = hit[2], hit[3]
     else:
-        machine, other = _score_month(s, frame, month, ids, texts, training, th, seed, run_id)
+        machine, other = _score_month(
+            s, frame, month, ids, texts, training, th, seed, run_id, history
+        )
     s.con.execute("BEGIN")
     s.con.execute("DELETE FROM joq_machine_codes WHERE month = ?", [month])
     store.insert(s.con, "joq_machine_codes", machine)
@@ -499,6 +569,7 @@ def run_code(
                 ],
                 "n_training": [len(training)],
                 "created_at": [generation_stamp()],
+                "history": [json.dumps(history.record(th.history_weight), sort_keys=True)],
             }
         ),
     )
@@ -519,6 +590,7 @@ def run_code(
         s.cache.computed - before[0],
         s.cache.reused - before[1],
         hit is not None,
+        len(history.texts),
     )
 
 

@@ -99,6 +99,11 @@ class Thresholds(_Strict):
     proto_weight: float = Field(0.0, ge=0)  # scale of code-similarity features in the classifier
     sentence_weight: float = Field(0.0, ge=0, le=1)  # weight of the best single-sentence score
     definition_weight: float = Field(1.0, ge=0)  # "label. definition" as a training example
+    # weak labels weighted by their phrases' precision on human-coded answers, smoothed by this
+    # many virtual agreeing hits (0: every weak label weighs pseudo_weight)
+    phrase_trust_prior: float = Field(2.0, ge=0)
+    # earlier months' human-coded answers as training, codes mapped by taxonomy theme (0: off)
+    history_weight: float = Field(0.75, ge=0, le=1)
 
 
 class Frame(_Strict):

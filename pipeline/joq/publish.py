@@ -148,6 +148,7 @@ def month_context(
         "model_id": run.get("model_id", s.embedder.model_id),
         "seeds": run.get("seeds", {}),
         "thresholds": run.get("thresholds", {}),
+        "history": run.get("history", {}),
         "run_id": run.get("run_id", ""),
         "generated": generation_stamp(),
         "synthetic": bool(imp.get("synthetic")),
@@ -235,6 +236,7 @@ def month_manifest(s: Session, month: str, ctx: dict, names: Iterable[str] = ())
         run_id=ctx["run_id"],
         seeds=ctx["seeds"],
         thresholds=ctx["thresholds"],
+        training_history=ctx["history"],
         redaction_names=len({n for n in names if n.strip()}),
         profile=ctx["profile"],
     )

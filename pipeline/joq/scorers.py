@@ -45,6 +45,10 @@ class CodeInputs:
     no_pseudo: frozenset[str] = frozenset()  # ids never used as weak labels (CV held-out)
     seg_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # row in ids
     seg_emb: np.ndarray | None = None  # one row per sentence of a multi-sentence answer
+    # earlier months' human-coded answers, their codes mapped to this frame through the taxonomy
+    # theme (``history_weight``): training rows only, never scored
+    history_emb: np.ndarray | None = None
+    history: list[frozenset[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -147,11 +151,39 @@ def pseudo_labels(inp: CodeInputs, hits: np.ndarray, veto: np.ndarray) -> dict[s
     }
 
 
+def phrase_trust(inp: CodeInputs, hits: np.ndarray, veto: np.ndarray, prior: float) -> np.ndarray:
+    """Per code, how often its include phrases agree with the people: among human-coded answers
+    a phrase of the code hit, the share that carry the code, smoothed by ``prior`` virtual
+    agreeing hits (no human-coded hit yet: 1). Why: phrases drafted from code names alone fire on
+    many answers the coders put elsewhere ("care" in "caring staff"); their weak labels should
+    count as much as the people's codes say they deserve, and no more."""
+    fired = hits & ~veto
+    coded = np.array([rid in inp.training for rid in inp.ids], bool)
+    agree = np.array(
+        [[c in inp.training.get(rid, ()) for c in inp.codes] for rid in inp.ids], bool
+    ).reshape(len(inp.ids), len(inp.codes))
+    n = fired[coded].sum(axis=0)
+    ok = (fired & agree)[coded].sum(axis=0)
+    return (ok + prior) / (n + prior) if prior > 0 else np.where(n > 0, ok / np.maximum(n, 1), 1.0)
+
+
 def features(emb: np.ndarray, sim: np.ndarray, th: Thresholds) -> np.ndarray:
     """Classifier input: the embedding, plus (when ``proto_weight`` > 0) the similarity of the
     text to every code's exemplars and definition, a compact "prototype" view that carries the
     frame's own description of each code into the classifier."""
     return np.hstack([emb, th.proto_weight * sim]) if th.proto_weight > 0 else emb
+
+
+def history_features(inp: CodeInputs, th: Thresholds) -> np.ndarray | None:
+    """Classifier features of the earlier months' answers (None when there are none or
+    ``history_weight`` is 0): the same view of the text as this month's answers get."""
+    if th.history_weight <= 0 or inp.history_emb is None or not len(inp.history):
+        return None
+    if th.proto_weight <= 0:
+        return inp.history_emb
+    ids = [f"history:{k}" for k in range(len(inp.history))]  # never a frame exemplar's id
+    sim = similarity_scores(replace(inp, ids=ids, emb=inp.history_emb), th)
+    return features(inp.history_emb, sim, th)
 
 
 def _positive_proba(ovr: OneVsRestClassifier, x: np.ndarray) -> np.ndarray:
@@ -167,25 +199,35 @@ def fewshot_scores(
     pseudo: Mapping[str, frozenset[str]] | None = None,
     x_all: np.ndarray | None = None,
     x_seg: np.ndarray | None = None,
+    x_history: np.ndarray | None = None,
+    weak_w: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One-vs-rest logistic regression per code on features of human-coded answers (weight 1)
-    plus phrase-labelled answers (weight ``pseudo_weight``, weak supervision); nan for codes with
-    no positive or no negative example, or before ``min_training`` human-coded answers exist.
-    Returns probabilities for the answers and for their sentences (``x_seg``)."""
+    """One-vs-rest logistic regression per code on features of human-coded answers (weight 1),
+    earlier months' human-coded answers (weight ``history_weight``) and phrase-labelled answers
+    (weight ``pseudo_weight``, weak supervision); nan for codes with no positive or no negative
+    example, or before ``min_training`` human-coded answers (this month's and earlier months')
+    exist. Returns probabilities for the answers and for their sentences (``x_seg``)."""
     x_all = inp.emb if x_all is None else x_all
     n_seg = 0 if x_seg is None else x_seg.shape[0]
     out = np.full((len(inp.ids), len(inp.codes)), np.nan)
     out_seg = np.full((n_seg, len(inp.codes)), np.nan)
     train_ids = [i for i in inp.ids if i in inp.training]
-    if len(train_ids) < th.min_training:
+    hist = inp.history if th.history_weight > 0 and x_history is not None else []
+    if len(train_ids) + len(hist) < th.min_training:
         return out, out_seg
     weak = [i for i in inp.ids if i in (pseudo or {})] if th.pseudo_weight > 0 else []
+    weak_w = weak_w or {}
     labels = {**{i: (pseudo or {})[i] for i in weak}, **{i: inp.training[i] for i in train_ids}}
     rows = train_ids + weak
     pos = {rid: k for k, rid in enumerate(inp.ids)}
     x = x_all[[pos[i] for i in rows]]
-    w = np.array([1.0] * len(train_ids) + [th.pseudo_weight] * len(weak))
+    w = np.array([1.0] * len(train_ids) + [th.pseudo_weight * weak_w.get(i, 1.0) for i in weak])
     y = np.array([[code in labels[i] for code in inp.codes] for i in rows], dtype=int)
+    y = y.reshape(len(rows), len(inp.codes))  # no row of this month: earlier months alone train
+    if hist:
+        x = np.vstack([x, x_history])
+        y = np.vstack([y, np.array([[c in h for c in inp.codes] for h in hist], dtype=int)])
+        w = np.concatenate([w, np.full(len(hist), th.history_weight)])
     if th.definition_weight > 0 and x_all.shape[1] == inp.definition_emb.shape[1]:
         # label-definition augmentation: each code's "label. definition" is one more
         # positive example of that code (and a negative of the others)
@@ -217,13 +259,21 @@ def score(inp: CodeInputs, th: Thresholds, seed: int) -> Scores:
     sim = similarity_scores(inp, th)
     seg = segment_inputs(inp) if th.sentence_weight > 0 else None
     sim_seg = similarity_scores(seg, th) if seg is not None else np.zeros((0, sim.shape[1]))
+    pseudo = pseudo_labels(inp, hits > 0, veto)
+    weak_w = {}
+    if th.phrase_trust_prior > 0 and pseudo:
+        trust = phrase_trust(inp, hits > 0, veto, th.phrase_trust_prior)
+        trust = dict(zip(inp.codes, trust, strict=True))
+        weak_w = {r: min(trust[c] for c in cs) for r, cs in pseudo.items()}
     few, few_seg = fewshot_scores(
         inp,
         th,
         seed,
-        pseudo_labels(inp, hits > 0, veto),
+        pseudo,
         features(inp.emb, sim, th),
         features(seg.emb, sim_seg, th) if seg is not None else None,
+        history_features(inp, th),
+        weak_w,
     )
     owner = inp.seg_owner if seg is not None else np.zeros(0, int)
     sim = max_over_segments(sim, sim_seg, owner, th.sentence_weight)

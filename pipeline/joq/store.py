@@ -72,6 +72,8 @@ SCHEMA = [
         machine BLOB, other BLOB)""",
     """CREATE TABLE IF NOT EXISTS joq_agreement (
         month VARCHAR, gold_file VARCHAR, table_json VARCHAR, computed_at VARCHAR)""",
+    # earlier months' human-coded answers a run learnt from (JSON: months, answers, weight)
+    "ALTER TABLE joq_runs ADD COLUMN IF NOT EXISTS history VARCHAR",
 ]
 
 
@@ -343,6 +345,7 @@ def latest_run(con: duckdb.DuckDBPyConnection, month: str) -> dict | None:
     row = df.row(0, named=True)
     row["thresholds"] = json.loads(row["thresholds"])
     row["seeds"] = json.loads(row["seeds"])
+    row["history"] = json.loads(row.get("history") or "{}")
     return row
 
 

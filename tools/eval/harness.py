@@ -81,7 +81,36 @@ def measure(
     return {k: float(point[k]) for k in keys} | {"boot": {k: boot[k] for k in keys}}
 
 
-def month_inputs(month: Month, embed: Embed, seed: int, phrases: bool = True) -> MonthInputs:
+History = tuple[list[str], list[frozenset[str]]]
+
+
+def earlier_months(
+    month: Month, others: Sequence[Month], splits: Mapping[str, Split], n: int = TRAIN_SIZES[-1]
+) -> History:
+    """The "earlier months" of a month: every other month's first ``n`` human-coded answers (a
+    coder's monthly effort), codes kept where this month's frame has the same code (the dataset's
+    code is the taxonomy theme), answers with none left out. Leave-one-out: never this month's own
+    answers, and never an answer whose text equals one of this month's eval answers (short
+    answers such as "Very good" recur across questions; they would be scored on their own label)."""
+    codes = set(month.codes)
+    pos = dict(zip(month.ids, month.texts, strict=True))
+    held = {pos[r] for r in splits[month.name].eval_ids}
+    texts, labels = [], []
+    for o in others:
+        if o.name == month.name:
+            continue
+        text = dict(zip(o.ids, o.texts, strict=True))
+        for r in splits[o.name].pool[:n]:
+            lab = o.gold[r] & codes
+            if lab and text[r] not in held:
+                texts.append(text[r])
+                labels.append(frozenset(lab))
+    return texts, labels
+
+
+def month_inputs(
+    month: Month, embed: Embed, seed: int, phrases: bool = True, history: History = ([], [])
+) -> MonthInputs:
     return MonthInputs(
         month.ids,
         month.texts,
@@ -89,6 +118,7 @@ def month_inputs(month: Month, embed: Embed, seed: int, phrases: bool = True) ->
         month.frame if phrases else month.bare,
         embed,
         seed,
+        history,
     )
 
 
@@ -123,9 +153,10 @@ def training_curve(
     sp: Split,
     seed: int,
     sizes: Sequence[int] = TRAIN_SIZES,
+    history: History = ([], []),
 ) -> list[Score]:
     """Every method at every training size; ``methods`` maps name -> (method, uses phrases)."""
-    inputs = {p: month_inputs(month, embed, seed, p) for p in (True, False)}
+    inputs = {p: month_inputs(month, embed, seed, p, history) for p in (True, False)}
     out = []
     for n in sizes:
         coded = sp.pool[: min(n, len(sp.pool))]
@@ -144,10 +175,11 @@ def review_loop(
     start: int = TRAIN_SIZES[0],
     per_round: int = ROUND,
     rounds: int = 4,
+    history: History = ([], []),
 ) -> list[Score]:
     """Learning curve of the review loop for each queue order (None = the pool's random order).
     Rounds choose only from the pool: the eval answers are never coded by the simulated coder."""
-    inputs = month_inputs(month, embed, seed)
+    inputs = month_inputs(month, embed, seed, history=history)
     vec = dict(zip(month.ids, inputs.emb, strict=True))
     out = []
     for name, order in orders.items():
@@ -248,3 +280,79 @@ def uncertain_diverse(
     pool = least_confident(machine, candidates)
     head = farthest_first(machine, pool[: 2 * n], coded, vec, n)
     return head + [r for r in pool if r not in set(head)]
+
+
+def diagnose(
+    month: Month,
+    embed: Embed,
+    sp: Split,
+    seed: int,
+    settings: Mapping[str, Mapping[str, object]],
+    sizes: Sequence[int] = (TRAIN_SIZES[0], TRAIN_SIZES[-1]),
+    history: History = ([], []),
+) -> list[dict]:
+    """Why a learning curve is flat: per setting and training size, how much of the classifier's
+    training weight comes from the people (human-coded answers, earlier months) against the
+    phrases' weak labels, how often a phrase hit outscores the model on an eval answer, how many
+    eval answers only the fallback codes, and codes per eval answer (machine against gold)."""
+    from pipeline.joq import decide, scorers
+    from pipeline.joq.frames import Thresholds
+
+    inputs = month_inputs(month, embed, seed, history=history)
+    pos = {r: k for k, r in enumerate(month.ids)}
+    ev = [pos[r] for r in sp.eval_ids]
+    rows = []
+    for name, over in settings.items():
+        th = Thresholds.model_validate({**month.frame.thresholds.model_dump(), **over})
+        for n in sizes:
+            training = {r: month.gold[r] for r in sp.pool[:n]}
+            inp = scorers.code_inputs(
+                inputs.frame, month.ids, month.texts, inputs.emb, embed, training, th
+            )
+            hist_n = len(history[0]) if th.history_weight > 0 else 0
+            if hist_n:
+                inp.history_emb, inp.history = embed(history[0]), history[1]
+            hits, veto = scorers.phrase_scores(inp.texts, inp.include, inp.exclude, 1.0)
+            weak = scorers.pseudo_labels(inp, hits > 0, veto) if th.pseudo_weight > 0 else {}
+            trust = (
+                dict(
+                    zip(
+                        inp.codes,
+                        scorers.phrase_trust(inp, hits > 0, veto, th.phrase_trust_prior),
+                        strict=True,
+                    )
+                )
+                if th.phrase_trust_prior > 0
+                else {}
+            )
+            weak_w = sum(
+                th.pseudo_weight * min(trust.get(c, 1.0) for c in cs) for cs in weak.values()
+            )
+            s = scorers.score(inp, th, seed)
+            few = s.fewshot[ev]
+            sim = s.similarity[ev]
+            blend = np.where(
+                np.isnan(few),
+                sim,
+                th.fewshot_weight * np.nan_to_num(few) + (1 - th.fewshot_weight) * sim,
+            )
+            machine = decide.decide(s, inp.codes, month.ids, th)
+            me = machine.filter(pl.col("response_id").is_in(sp.eval_ids))
+            rows.append(
+                {
+                    "month": month.name,
+                    "setting": name,
+                    "n_coded": n,
+                    "human_weight": float(n + th.history_weight * hist_n),
+                    "weak_labels": len(weak),
+                    "weak_weight": float(weak_w),
+                    "phrase_over_model": int((s.phrase[ev] > blend).any(axis=1).sum()),
+                    "fallback_answers": int(
+                        me.filter(pl.col("method") == "fallback")["response_id"].n_unique()
+                    ),
+                    "machine_codes_per_answer": me.filter(pl.col("code_id") != OTHER).height
+                    / len(ev),
+                    "gold_codes_per_answer": sum(len(month.gold[r]) for r in sp.eval_ids) / len(ev),
+                }
+            )
+    return rows

@@ -32,6 +32,9 @@ class MonthInputs:
     frame: Frame
     embed: Embed
     seed: int
+    # earlier months' human-coded answers (texts, codes under this frame): what `joq code` learns
+    # from at ``history_weight``; empty when the method runs without them
+    history: tuple[list[str], list[frozenset[str]]] = ([], [])
 
     @property
     def codes(self) -> list[str]:
@@ -60,6 +63,8 @@ def joinedup(overrides: Mapping[str, object] | None = None) -> Method:
         t0 = time.perf_counter()
         th = Thresholds.model_validate({**m.frame.thresholds.model_dump(), **(overrides or {})})
         inp = scorers.code_inputs(m.frame, m.ids, m.texts, m.emb, m.embed, dict(training), th)
+        if th.history_weight > 0 and m.history[0]:
+            inp.history_emb, inp.history = m.embed(m.history[0]), m.history[1]
         machine = decide.decide(scorers.score(inp, th, m.seed), inp.codes, m.ids, th)
         return Coded(machine.select(*LONG), time.perf_counter() - t0)
 
@@ -79,17 +84,22 @@ def _top_or_threshold(
     return _long(rows)
 
 
-def logistic_baseline(c: float = 1.0) -> Method:
-    """One-vs-rest logistic regression on the embeddings of the human-coded answers only."""
+def logistic_baseline(c: float = 1.0, history: bool = False) -> Method:
+    """One-vs-rest logistic regression on the embeddings of the human-coded answers (and, with
+    ``history``, of the earlier months' human-coded answers, weight 1)."""
 
     def run(m: MonthInputs, training: Mapping[str, frozenset[str]]) -> Coded:
         t0 = time.perf_counter()
         pos = {r: k for k, r in enumerate(m.ids)}
         rows = [pos[r] for r in training]
+        labels = [training[r] for r in training]
         x = m.emb[rows]
+        if history and m.history[0]:
+            x = np.vstack([x, m.embed(m.history[0])])
+            labels += m.history[1]
         p = np.zeros((len(m.ids), len(m.codes)))
         for j, code in enumerate(m.codes):
-            y = np.array([code in training[r] for r in training])
+            y = np.array([code in lab for lab in labels])
             if y.all() or not y.any():
                 p[:, j] = float(y.all())
                 continue

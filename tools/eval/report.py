@@ -37,6 +37,8 @@ def render(
     methods: Mapping[str, str],
     notes: Sequence[str] = (),
     drafts: pl.DataFrame | None = None,
+    diagnosis: pl.DataFrame | None = None,
+    flat: str = "",
 ) -> str:
     """The whole page; ``methods`` maps method name -> one-line description."""
     names = list(methods)
@@ -100,6 +102,7 @@ def render(
     out += [
         *(f"- {n}" for n in notes),
         "",
+        *(diagnosis_section(diagnosis, flat) if diagnosis is not None and diagnosis.height else []),
         "## Macro-F1 by human-coded answers (mean over months)",
         "",
         curve_table(curve, names, "macro_f1"),
@@ -122,6 +125,8 @@ def render(
         "Macro-F1 on the same rounds:",
         "",
         curve_table(loop, sorted(loop["method"].unique().to_list()), "macro_f1"),
+        "",
+        loop_verdict(loop),
         "",
         "## Time per month (seconds, coding only; embeddings cached)",
         "",
@@ -192,3 +197,76 @@ def draft_section(drafts: pl.DataFrame) -> list[str]:
         ),
         "",
     ]
+
+
+def diagnosis_section(diag: pl.DataFrame, flat: str) -> list[str]:
+    return [
+        "## Why the curve was flat",
+        "",
+        flat,
+        "",
+        "Mean over months, eval answers only where it says so. Human weight: human-coded answers "
+        "plus history_weight x earlier months' answers; weak weight: the phrase-labelled answers' "
+        "total training weight.",
+        "",
+        _table(
+            [
+                "setting",
+                "coded",
+                "human weight",
+                "weak labels",
+                "weak weight",
+                "eval answers a phrase outscores the model on",
+                "eval answers coded by the fallback",
+                "codes per eval answer (machine)",
+                "codes per eval answer (gold)",
+            ],
+            [
+                [
+                    r["setting"],
+                    r["n_coded"],
+                    f"{r['human_weight']:.0f}",
+                    f"{r['weak_labels']:.0f}",
+                    f"{r['weak_weight']:.0f}",
+                    f"{r['phrase_over_model']:.1f}",
+                    f"{r['fallback_answers']:.1f}",
+                    f"{r['machine_codes_per_answer']:.2f}",
+                    f"{r['gold_codes_per_answer']:.2f}",
+                ]
+                for r in diag.iter_rows(named=True)
+            ],
+        ),
+        "",
+    ]
+
+
+def loop_verdict(loop: pl.DataFrame, control: str = "random", key: str = "mean_kappa") -> str:
+    """Whether any queue order learns faster than random review beyond the intervals: its lower
+    bound above random's upper bound at some round after the start."""
+    ctl = {r["n_coded"]: r for r in loop.filter(pl.col("method") == control).iter_rows(named=True)}
+    start = min(ctl) if ctl else 0
+    wins = [
+        f"{r['method']} at {r['n_coded']} coded ({r[key]:.3f}, lower bound {r[f'{key}_lo']:.2f} "
+        f"above random's upper {ctl[r['n_coded']][f'{key}_hi']:.2f})"
+        for r in loop.filter(pl.col("method") != control)
+        .sort("method", "n_coded")
+        .iter_rows(named=True)
+        if r["n_coded"] in ctl
+        and r["n_coded"] > start
+        and r[f"{key}_lo"] > ctl[r["n_coded"]][f"{key}_hi"]
+    ]
+    gaps = [
+        r[key] - ctl[r["n_coded"]][key]
+        for r in loop.filter(pl.col("method") != control).iter_rows(named=True)
+        if r["n_coded"] in ctl and r["n_coded"] > start
+    ]
+    if wins:
+        return "Orders that learn faster than random beyond the intervals: " + "; ".join(wins) + "."
+    return (
+        f"No order learns faster than random review beyond the intervals (mean kappa differences "
+        f"from random at rounds after the start: {min(gaps):+.3f} to {max(gaps):+.3f}, each within "
+        "the overlapping 95% intervals), so `joq review` keeps its order (least confident first, "
+        "the review sheet's)."
+        if gaps
+        else ""
+    )
