@@ -4,4 +4,4 @@ Data flows one way: ingest -> clean -> validate -> route -> tables -> report. No
 the CLI (typer lives in the root-level ``cli.py``).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
