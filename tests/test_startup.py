@@ -200,3 +200,18 @@ def test_large_file_digests_are_remembered_until_the_file_changes(tmp_path):
     assert remembered_sha256(weights, memo) == file_sha256(weights)
     memo.write_text("{not json")  # a damaged memo costs the hashing, nothing else
     assert remembered_sha256(weights, memo) == file_sha256(weights)
+
+
+def test_the_digest_memo_forgets_files_that_are_gone(tmp_path):
+    import json
+
+    from pipeline.core.hashing import remembered_sha256
+
+    memo = tmp_path / "memo.json"
+    gone, kept = tmp_path / "gone.csv", tmp_path / "kept.csv"
+    gone.write_text("a\n")
+    kept.write_text("b\n")
+    remembered_sha256(gone, memo)
+    gone.unlink()
+    remembered_sha256(kept, memo)
+    assert list(json.loads(memo.read_text())) == [str(kept.resolve())]

@@ -31,7 +31,7 @@ def source_digest(*roots: Path) -> str:
 
 
 def remembered_sha256(path: Path, memo: Path) -> str:
-    """``file_sha256`` of a large file that rarely changes (model weights), remembered across runs
+    """``file_sha256`` of a large file that rarely changes (model weights, an export), remembered across runs
     in the JSON file ``memo`` under the file's resolved path, size, mtime, ctime and inode: any
     change to the file changes one of those, and it is hashed again. A memo that cannot be read
     or written only costs the hashing."""
@@ -52,6 +52,8 @@ def remembered_sha256(path: Path, memo: Path) -> str:
     ):
         return entry["sha256"]
     digest = file_sha256(path)
+    # entries of files that are gone are dropped, so the memo stays as small as the files it knows
+    known = {k: v for k, v in known.items() if Path(k).exists()}
     known[key] = {"stat": stamp, "sha256": digest}
     tmp = Path(f"{memo}.{os.getpid()}.tmp")
     try:

@@ -17,8 +17,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline.core.hashing import file_sha256, source_digest
+from pipeline.core.hashing import file_sha256, remembered_sha256, source_digest
 from pipeline.core.manifest import input_hashes, package_versions
+from pipeline.core.paths import user_cache_dir
 
 RECORD = "run_key.json"
 PIPELINE = Path(__file__).resolve().parents[1]  # pipeline/
@@ -30,9 +31,12 @@ def run_key(
     options: Mapping[str, object],
     key_fingerprint: str,
 ) -> str:
-    """The key of a run: equal keys mean equal outputs (the pipeline is deterministic)."""
+    """The key of a run: equal keys mean equal outputs (the pipeline is deterministic). The
+    export's hash is remembered by file stat (size, mtime, ctime, inode), so a 2 GB export is
+    not read once more only to find out whether the run can be skipped; ingest hashes it anyway
+    in its own pass."""
     parts = {
-        "export": file_sha256(Path(export)),
+        "export": remembered_sha256(Path(export), user_cache_dir() / "export_sha256.json"),
         "inputs": input_hashes(inputs),
         "code": source_digest(PIPELINE),
         "packages": package_versions(),

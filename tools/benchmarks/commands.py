@@ -25,18 +25,21 @@ JOQ = ROOT / "data" / "reference" / "joq"
 MONTH = "2025-01"
 SURVEY = ROOT / "data" / "reference" / "interactions_2025_export.csv"
 
-# Runs the CLI as the console script does, then says whether torch was imported.
+# Runs the CLI as the console script does, then says whether torch was imported and its own
+# peak RSS (a child's children are not counted).
 CALL = (
-    "import sys; from cli import app\n"
+    "import resource, sys; from cli import app\n"
     "try:\n    rc = app(sys.argv[1:], standalone_mode=False)\n"
     "finally:\n    print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr)\n"
+    "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
     "sys.exit(rc if isinstance(rc, int) else 0)\n"
 )
 
 
-def timed(args: list[str]) -> tuple[float, float, bool]:
-    """Wall seconds, CPU seconds (user + system of the child: what a shared machine's load does
-    not inflate) and whether torch was imported."""
+def measured(args: list[str]) -> dict:
+    """One command in a fresh process: wall seconds ``s``, CPU seconds ``cpu_s`` (user + system
+    of the child: what a shared machine's load does not inflate), whether it imported ``torch``,
+    and its peak memory ``peak_mb``."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.setdefault("JOINEDUP_PSEUDONYM_KEY", "bench-key-0123456789abcdef0123")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -49,7 +52,21 @@ def timed(args: list[str]) -> tuple[float, float, bool]:
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, cpu, "NO-TORCH" not in done.stderr
+    peak_kb = next(
+        int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KB")
+    )
+    return {
+        "s": seconds,
+        "cpu_s": cpu,
+        "torch": "NO-TORCH" not in done.stderr,
+        "peak_mb": round(peak_kb / 1024),
+    }
+
+
+def timed(args: list[str]) -> tuple[float, float, bool]:
+    """Wall seconds, CPU seconds and whether torch was imported (``measured``)."""
+    m = measured(args)
+    return m["s"], m["cpu_s"], m["torch"]
 
 
 def decide_one(db: Path, k: int) -> None:

@@ -16,25 +16,14 @@ import csv
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from tools.benchmarks.commands import measured
 from tools.benchmarks.data_gen import DATA, JOQ_REF, SEED, joq_texts
 
-ROOT = Path(__file__).resolve().parents[2]
 MONTH = "2025-01"
-
-# Runs the CLI in a child and reports its own peak RSS (a child's children are not counted).
-CALL = (
-    "import resource, sys; from cli import app\n"
-    "try:\n    rc = app(sys.argv[1:], standalone_mode=False)\n"
-    "finally:\n"
-    "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-    "sys.exit(rc if isinstance(rc, int) else 0)\n"
-)
 
 
 def joq_export(n: int) -> Path:
@@ -62,26 +51,8 @@ def joq_export(n: int) -> Path:
 
 
 def timed(args: list[str]) -> dict[str, float]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.setdefault("JOINEDUP_PSEUDONYM_KEY", "bench-key-0123456789abcdef0123")
-    before = os.times()
-    t0 = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", CALL, *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    wall = time.perf_counter() - t0
-    after = os.times()
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        )
-    peak_kb = next(
-        int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KB")
-    )
-    cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
-    )
-    return {"s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_mb": round(peak_kb / 1024)}
+    m = measured(args)
+    return {"s": round(m["s"], 2), "cpu_s": round(m["cpu_s"], 2), "peak_mb": m["peak_mb"]}
 
 
 def forget_stored_result(db: Path) -> None:
